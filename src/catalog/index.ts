@@ -1,0 +1,63 @@
+import { Type } from "@sinclair/typebox";
+import { compileValidator, type Validator } from "../validation";
+import { callingEvents } from "./calling";
+import { chatEvents } from "./chat";
+import { presenceEvents } from "./presence";
+import { smsEvents } from "./sms";
+import { FAMILIES, type AnySpec, type Family } from "./spec";
+
+export { FAMILIES, TABLES, type AnySpec, type Family, type LedgerWrite, type TableName } from "./spec";
+
+/**
+ * The one catalog: event type → family, JSON Schema, normalizer and tables. Function registrations,
+ * subscription filters (infra/event-types.json) and tests are all derived from it.
+ */
+export const CATALOG: ReadonlyMap<string, AnySpec> = new Map(
+  [...smsEvents, ...chatEvents, ...callingEvents, ...presenceEvents].map((spec) => [spec.type, spec]),
+);
+
+const FUNCTION_NAMES: Record<Family, string> = {
+  sms: "smsEvents",
+  chat: "chatEvents",
+  calling: "callingEvents",
+  presence: "presenceEvents",
+};
+
+export function functionNameOf(family: Family): string {
+  return FUNCTION_NAMES[family];
+}
+
+export function eventTypesOf(family: Family): readonly string[] {
+  return [...CATALOG.values()].filter((spec) => spec.family === family).map((spec) => spec.type).sort();
+}
+
+/**
+ * ACS event families that Event Grid (and `@azure/eventgrid`) know but this ledger does not catalog
+ * yet. Their events are quarantined as unknown types, never dropped.
+ */
+export const UNCATALOGED_FAMILIES = [
+  { family: "email", typePrefix: "Microsoft.Communication.Email" },
+  { family: "advanced messaging", typePrefix: "Microsoft.Communication.AdvancedMessage" },
+  { family: "job router", typePrefix: "Microsoft.Communication.Router" },
+] as const;
+
+export function specFor(type: string): AnySpec | undefined {
+  // `Map.get` and not an object lookup: a type named `__proto__` must find nothing.
+  return CATALOG.get(type);
+}
+
+const validators = new Map<string, Validator>();
+
+/** Validates `{ subject, data }` of an event of a catalog type; compiled once per type per process. */
+export function validatorFor(spec: AnySpec): Validator {
+  let validator = validators.get(spec.type);
+  if (!validator) {
+    validator = compileValidator(Type.Object({ subject: spec.subject ?? Type.String(), data: spec.data }));
+    validators.set(spec.type, validator);
+  }
+  return validator;
+}
+
+export function isFamily(name: string): name is Family {
+  return (FAMILIES as readonly string[]).includes(name);
+}

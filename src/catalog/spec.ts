@@ -1,0 +1,77 @@
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { Envelope } from "../envelope";
+
+export const FAMILIES = ["sms", "chat", "calling", "presence"] as const;
+export type Family = (typeof FAMILIES)[number];
+
+/** Every table the ledger writes. Nothing in a payload can name another. */
+export const TABLES = [
+  "SmsMessages",
+  "SmsDeliveryReports",
+  "ChatThreadEvents",
+  "ChatUserEvents",
+  "ChatMessages",
+  "ChatThreads",
+  "ChatParticipants",
+  "CallEvents",
+  "Calls",
+  "UserDisconnects",
+  "QuarantinedEvents",
+] as const;
+export type TableName = (typeof TABLES)[number];
+
+export type PropertyValue = string | number | boolean | null | undefined;
+export type Properties = Record<string, PropertyValue>;
+
+/** An immutable fact: written once, and a redelivery finds it already there. */
+export interface AppendRow {
+  readonly kind: "append";
+  readonly table: TableName;
+  /** Unescaped key parts; the ledger escapes and joins them. */
+  readonly partitionKey: readonly string[];
+  readonly rowKey: readonly string[];
+  readonly props: Properties;
+}
+
+/**
+ * A change to a current-state row. Each facet (a group of properties that change together) carries
+ * its own version; a facet is applied only over an older one, so arrival order does not matter.
+ * A `null` property removes it.
+ */
+export interface StatePatch {
+  readonly kind: "state";
+  readonly table: TableName;
+  readonly partitionKey: readonly string[];
+  readonly rowKey: readonly string[];
+  readonly facets: readonly Facet[];
+}
+
+export interface Facet {
+  readonly name: string;
+  /** Compared as text: fixed-width digits or fixed-width timestamps. */
+  readonly version: string;
+  readonly props: Properties;
+}
+
+export type LedgerWrite = AppendRow | StatePatch;
+
+export interface EventSpec<S extends TSchema = TSchema> {
+  readonly type: string;
+  readonly family: Family;
+  /** Chat only: user-level events come once per recipient; thread-level once per thread. */
+  readonly level?: "thread" | "user";
+  /** The early `Microsoft.CommunicationServices.*` names. */
+  readonly preview?: true;
+  readonly data: S;
+  /** Constraints on `subject`, for events that carry a key only there. */
+  readonly subject?: TSchema;
+  readonly tables: readonly TableName[];
+  readonly normalize: (event: Envelope<Static<S>>) => LedgerWrite[];
+}
+
+/** A spec whose data type has been erased, so that specs of all types share one map. */
+export type AnySpec = EventSpec<TSchema>;
+
+export function defineEvent<S extends TSchema>(spec: EventSpec<S>): AnySpec {
+  return spec as unknown as AnySpec;
+}

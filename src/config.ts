@@ -1,0 +1,77 @@
+import { ConfigurationError } from "./errors";
+
+/** The well-known Azurite development account (public, documented; not a secret). */
+export const AZURITE_ACCOUNT = "devstoreaccount1";
+export const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+export function azuriteConnectionString(tableEndpoint: string): string {
+  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};TableEndpoint=${tableEndpoint};`;
+}
+
+export type StorageTarget =
+  | { readonly kind: "connectionString"; readonly connectionString: string }
+  /** A table endpoint URL, used with DefaultAzureCredential (managed identity in Azure). */
+  | { readonly kind: "endpoint"; readonly url: string };
+
+export interface LedgerSettings {
+  readonly storage: StorageTarget;
+  /** Prepended to every table name, e.g. to keep two ledgers in one account. */
+  readonly tablePrefix: string;
+  /** Per storage request; well under Event Grid's 30 s delivery timeout. */
+  readonly requestTimeoutMs: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the app settings:
+ * - `LEDGER_STORAGE`: a connection string or a table endpoint URL; defaults to `AzureWebJobsStorage`
+ *   (or its identity-based form `AzureWebJobsStorage__accountName` / `__tableServiceUri`);
+ * - `LEDGER_TABLE_PREFIX` (default none) and `LEDGER_REQUEST_TIMEOUT_MS` (default 10000).
+ */
+export function settingsFromEnv(env: Env = process.env): LedgerSettings {
+  return { storage: storageTarget(env), tablePrefix: tablePrefix(env), requestTimeoutMs: requestTimeout(env) };
+}
+
+function storageTarget(env: Env): StorageTarget {
+  const value = nonEmpty(env["LEDGER_STORAGE"]) ?? nonEmpty(env["AzureWebJobsStorage"]);
+  if (value !== undefined) return parseStorage(value);
+  const uri = nonEmpty(env["AzureWebJobsStorage__tableServiceUri"]);
+  if (uri !== undefined) return { kind: "endpoint", url: uri };
+  const account = nonEmpty(env["AzureWebJobsStorage__accountName"]);
+  if (account !== undefined) return { kind: "endpoint", url: `https://${account}.table.core.windows.net` };
+  throw new ConfigurationError("LEDGER_STORAGE is not set (nor AzureWebJobsStorage): set it to a storage connection string or a table endpoint URL");
+}
+
+export function parseStorage(value: string): StorageTarget {
+  if (/^https?:\/\//i.test(value)) return { kind: "endpoint", url: value };
+  if (/^UseDevelopmentStorage=true;?$/i.test(value)) {
+    return { kind: "connectionString", connectionString: azuriteConnectionString(`http://127.0.0.1:10002/${AZURITE_ACCOUNT}`) };
+  }
+  if (!/AccountName=|TableEndpoint=|SharedAccessSignature=/i.test(value)) {
+    throw new ConfigurationError("LEDGER_STORAGE is neither a table endpoint URL (https://…) nor a storage connection string (…AccountName=…)");
+  }
+  return { kind: "connectionString", connectionString: value };
+}
+
+function tablePrefix(env: Env): string {
+  const prefix = env["LEDGER_TABLE_PREFIX"] ?? "";
+  if (prefix !== "" && !/^[A-Za-z][A-Za-z0-9]{0,39}$/.test(prefix)) {
+    throw new ConfigurationError(`LEDGER_TABLE_PREFIX must be letters and digits, starting with a letter (at most 40): got "${prefix}"`);
+  }
+  return prefix;
+}
+
+function requestTimeout(env: Env): number {
+  const text = env["LEDGER_REQUEST_TIMEOUT_MS"];
+  if (text === undefined || text === "") return 10_000;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 100 || value > 60_000) {
+    throw new ConfigurationError(`LEDGER_REQUEST_TIMEOUT_MS must be a whole number of milliseconds from 100 to 60000: got "${text}"`);
+  }
+  return value;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}

@@ -1,0 +1,3 @@
+import { registerFamilyFunction } from "../handler";
+
+registerFamilyFunction("chat");

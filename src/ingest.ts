@@ -1,0 +1,137 @@
+import { specFor, validatorFor, functionNameOf, UNCATALOGED_FAMILIES } from "./catalog";
+import type { AnySpec, Family, LedgerWrite, Properties } from "./catalog/spec";
+import { readEnvelope, type Envelope } from "./envelope";
+import { assertWithinLimits, encodeProperties } from "./ledger/entity";
+import { buildKey, sha256Hex } from "./ledger/keys";
+import type { LedgerWriter, PreparedWrite, WriteOutcome } from "./ledger/writer";
+import { ascendingTimeKey, parseTimestamp } from "./time";
+import { describeErrors, type SchemaError } from "./validation";
+
+/*
+ * The pipeline every entry point shares (functions, demo, tests): envelope → catalog → validate →
+ * normalize → prepared rows. `planEvent` is pure; `ingestEvent` adds the writes.
+ */
+
+export type QuarantineCode = "InvalidEnvelope" | "UnknownEventType" | "WrongFunction" | "SchemaViolation";
+
+export interface Quarantine {
+  readonly code: QuarantineCode;
+  readonly message: string;
+  readonly errors: readonly SchemaError[];
+}
+
+/** Who delivered the event: a family's function, or a tool that accepts every family. */
+export type Receiver = Family | "any";
+
+export type Plan =
+  | { readonly outcome: "stored"; readonly label: string; readonly eventId: string; readonly eventType: string; readonly writes: readonly PreparedWrite[] }
+  | {
+      readonly outcome: "quarantined";
+      readonly label: string;
+      readonly eventId: string | undefined;
+      readonly eventType: string | undefined;
+      readonly quarantine: Quarantine;
+      readonly writes: readonly PreparedWrite[];
+    };
+
+export interface IngestResult {
+  readonly plan: Plan;
+  readonly outcomes: readonly WriteOutcome[];
+}
+
+export function planEvent(event: unknown, receiver: Receiver): Plan {
+  const envelope = readEnvelope(event);
+  if (!envelope.ok) {
+    return quarantine(event, receiver, { code: "InvalidEnvelope", message: `not a valid ${envelope.deliverySchema ?? "Event Grid event or CloudEvent"}: ${describeErrors(envelope.errors)}`, errors: envelope.errors });
+  }
+  const e = envelope.envelope;
+  const label = labelOf(e.type, e.id);
+  const spec = specFor(e.type);
+  if (!spec) {
+    const known = UNCATALOGED_FAMILIES.find((f) => e.type.startsWith(f.typePrefix));
+    const why = known ? ` (the ACS ${known.family} family is not cataloged yet)` : "";
+    return quarantine(event, receiver, { code: "UnknownEventType", message: `${label}: event type "${e.type}" is not in the catalog${why}`, errors: [] });
+  }
+  if (receiver !== "any" && spec.family !== receiver) {
+    const message = `${label}: ${spec.family} events belong to ${functionNameOf(spec.family)}, but this one was delivered to ${functionNameOf(receiver)}`;
+    return quarantine(event, receiver, { code: "WrongFunction", message, errors: [] });
+  }
+  const errors = validatorFor(spec)({ subject: e.subject, data: e.data });
+  if (errors) {
+    return quarantine(event, receiver, { code: "SchemaViolation", message: `${label}: does not match its schema: ${describeErrors(errors)}`, errors });
+  }
+  return { outcome: "stored", label, eventId: e.id, eventType: e.type, writes: prepare(spec, e, event, label) };
+}
+
+export async function ingestEvent(event: unknown, receiver: Receiver, writer: LedgerWriter): Promise<IngestResult> {
+  const plan = planEvent(event, receiver);
+  const outcomes = await writer.write(plan.writes, plan.label);
+  return { plan, outcomes };
+}
+
+function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): PreparedWrite[] {
+  const common: Properties = {
+    eventId: e.id,
+    eventType: e.type,
+    eventSource: e.source,
+    eventTime: e.time.iso,
+    subject: e.subject,
+    deliverySchema: e.deliverySchema,
+    preview: spec.preview,
+  };
+  let rawEvent: string | undefined; // serialized once per event, and only if a row keeps it
+  return spec.normalize(e).map((w: LedgerWrite): PreparedWrite => {
+    const partitionKey = buildKey(w.partitionKey);
+    const rowKey = buildKey(w.rowKey);
+    if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
+    rawEvent ??= JSON.stringify(raw);
+    const entity = encodeProperties({ ...w.props, ...common, rawEvent });
+    assertWithinLimits(w.table, partitionKey, rowKey, entity, label);
+    return { kind: "append", table: w.table, partitionKey, rowKey, entity };
+  });
+}
+
+/**
+ * A quarantine row, keyed by what the event says about itself (type, time, id), so a redelivery lands
+ * on the same row. Events too broken to say anything are keyed by a hash of their JSON.
+ */
+function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
+  const raw = JSON.stringify(event) ?? String(event);
+  const fields = typeof event === "object" && event !== null && !Array.isArray(event) ? (event as Record<string, unknown>) : {};
+  const text = (name: string): string | undefined => {
+    const value = fields[name];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const eventId = text("id");
+  const eventType = text("eventType") ?? text("type");
+  const source = text("topic") ?? text("source");
+  const timeText = text("eventTime") ?? text("time");
+  const time = timeText === undefined ? undefined : parseTimestamp(timeText);
+  const label = labelOf(eventType, eventId);
+  const partitionKey = buildKey([eventType ?? "(no type)"]);
+  const rowKey = buildKey([
+    time ? ascendingTimeKey(time) : "(no time)",
+    eventId ?? `(no id) sha256:${sha256Hex(raw).slice(0, 32)}`,
+    sha256Hex(`${(source ?? "").toLowerCase()}\n${eventType ?? ""}`).slice(0, 10),
+    receiver === "any" ? "replay" : functionNameOf(receiver),
+  ]);
+  const entity = encodeProperties({
+    reasonCode: q.code,
+    reason: q.message,
+    errors: JSON.stringify(q.errors),
+    receivedBy: receiver === "any" ? "replay" : functionNameOf(receiver),
+    eventId,
+    eventType,
+    eventSource: source,
+    eventTime: time?.iso ?? timeText,
+    rawEvent: raw,
+  });
+  assertWithinLimits("QuarantinedEvents", partitionKey, rowKey, entity, label);
+  return { outcome: "quarantined", label, eventId, eventType, quarantine: q, writes: [{ kind: "append", table: "QuarantinedEvents", partitionKey, rowKey, entity }] };
+}
+
+/** How errors and logs name an event: its type and id, never its content. */
+function labelOf(type: string | undefined, id: string | undefined): string {
+  const clip = (s: string) => (s.length > 120 ? `${s.slice(0, 120)}…` : s);
+  return `${clip(type ?? "(no type)")} event ${clip(id ?? "(no id)")}`;
+}

@@ -1,0 +1,56 @@
+import { TableClient, type TableServiceClientOptions } from "@azure/data-tables";
+import type { LedgerSettings } from "../config";
+import type { TableName } from "../catalog/spec";
+import { isRestError } from "./storageErrors";
+
+/**
+ * One TableClient per table per process (they share the SDK's kept-alive connections), each table
+ * created on first use. A failed creation is forgotten, so the next invocation tries again.
+ */
+export class LedgerTables {
+  readonly #settings: LedgerSettings;
+  readonly #ready = new Map<TableName, Promise<TableClient>>();
+
+  constructor(settings: LedgerSettings) {
+    this.#settings = settings;
+  }
+
+  get settings(): LedgerSettings {
+    return this.#settings;
+  }
+
+  nameOf(table: TableName): string {
+    return `${this.#settings.tablePrefix}${table}`;
+  }
+
+  client(table: TableName): Promise<TableClient> {
+    let ready = this.#ready.get(table);
+    if (!ready) {
+      ready = this.#create(table);
+      this.#ready.set(table, ready);
+      ready.catch(() => this.#ready.delete(table));
+    }
+    return ready;
+  }
+
+  async #create(table: TableName): Promise<TableClient> {
+    const client = createTableClient(this.#settings, this.nameOf(table));
+    try {
+      await client.createTable({ abortSignal: AbortSignal.timeout(this.#settings.requestTimeoutMs) });
+    } catch (error) {
+      if (!(isRestError(error) && error.statusCode === 409)) throw error;
+    }
+    return client;
+  }
+}
+
+export function createTableClient(settings: LedgerSettings, tableName: string): TableClient {
+  const storage = settings.storage;
+  if (storage.kind === "connectionString") {
+    const options: TableServiceClientOptions = { allowInsecureConnection: /(^|;)\s*(TableEndpoint=http:|DefaultEndpointsProtocol=http;)/i.test(storage.connectionString) };
+    return TableClient.fromConnectionString(storage.connectionString, tableName, options);
+  }
+  // Loaded only here: identity costs start-up time that connection-string users should not pay.
+  const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
+  return new TableClient(storage.url, tableName, new DefaultAzureCredential(), { allowInsecureConnection: storage.url.startsWith("http:") });
+}

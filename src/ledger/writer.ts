@@ -1,0 +1,153 @@
+import type { TableClient } from "@azure/data-tables";
+import { ConcurrencyError, StorageError } from "../errors";
+import type { Properties, TableName } from "../catalog/spec";
+import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
+import { statusOf } from "./storageErrors";
+import type { LedgerTables } from "./tables";
+
+/** A row ready to write: keys escaped, properties encoded and checked against the service's limits. */
+export interface PreparedAppend {
+  readonly kind: "append";
+  readonly table: TableName;
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly entity: StoredProperties;
+}
+
+export interface PreparedState {
+  readonly kind: "state";
+  readonly table: TableName;
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly facets: readonly { readonly name: string; readonly version: string; readonly props: Properties }[];
+  /** Written with every applied change: which event last changed the row. */
+  readonly common: Properties;
+}
+
+export type PreparedWrite = PreparedAppend | PreparedState;
+
+/** What happened to one write: new row, row already there (redelivery), or state already newer. */
+export type WriteOutcome = "written" | "existing" | "unchanged";
+
+const STATE_ATTEMPTS = 8;
+const ENTITY_METADATA = new Set(["partitionKey", "rowKey", "etag", "timestamp", "odata.metadata", "odata.etag"]);
+
+/**
+ * Writes prepared rows. Appends are `createEntity`, and a 409 means the row is already there (a
+ * redelivery, or the SDK's own retry of an insert that succeeded): idempotent without a read.
+ * Current-state rows are read-merge-write with ETags: create if absent, replace only if the ETag still
+ * matches, and start again on 409/412/404. Every other storage failure is thrown, so Event Grid retries.
+ */
+export class LedgerWriter {
+  readonly #tables: LedgerTables;
+
+  constructor(tables: LedgerTables) {
+    this.#tables = tables;
+  }
+
+  get tables(): LedgerTables {
+    return this.#tables;
+  }
+
+  /** Writes all rows of one event; throws the first failure after every write has settled. */
+  async write(writes: readonly PreparedWrite[], eventLabel: string): Promise<WriteOutcome[]> {
+    const results = await Promise.allSettled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel) : this.#state(w, eventLabel))));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<WriteOutcome>).value);
+  }
+
+  async #append(w: PreparedAppend, eventLabel: string): Promise<WriteOutcome> {
+    const client = await this.#client(w.table, eventLabel);
+    try {
+      await client.createEntity({ partitionKey: w.partitionKey, rowKey: w.rowKey, ...w.entity }, { abortSignal: this.#timeout() });
+      return "written";
+    } catch (error) {
+      if (statusOf(error) === 409) return "existing";
+      throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
+    }
+  }
+
+  async #state(w: PreparedState, eventLabel: string): Promise<WriteOutcome> {
+    const client = await this.#client(w.table, eventLabel);
+    // Most state rows are new when first written, so try to create before paying for a read.
+    let current: { etag: string; props: Record<string, unknown> } | undefined;
+    for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
+      if (attempt > 0) current = await this.#read(client, w, eventLabel);
+      const merged = mergeFacets(current?.props ?? {}, w);
+      if (!merged) return "unchanged";
+      const entity = encodeProperties(merged);
+      assertWithinLimits(w.table, w.partitionKey, w.rowKey, entity, eventLabel);
+      const row = { partitionKey: w.partitionKey, rowKey: w.rowKey, ...entity };
+      try {
+        if (current) await client.updateEntity(row, "Replace", { etag: current.etag, abortSignal: this.#timeout() });
+        else await client.createEntity(row, { abortSignal: this.#timeout() });
+        return "written";
+      } catch (error) {
+        const status = statusOf(error);
+        // 409: created meanwhile; 412: changed meanwhile; 404: deleted meanwhile. Read again and re-merge.
+        if (status !== 409 && status !== 412 && status !== 404) throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
+      }
+    }
+    throw new ConcurrencyError(`${eventLabel}: the ${w.table} row ${w.partitionKey}/${w.rowKey} changed under ${STATE_ATTEMPTS} attempts in a row`);
+  }
+
+  async #read(client: TableClient, w: PreparedState, eventLabel: string): Promise<{ etag: string; props: Record<string, unknown> } | undefined> {
+    try {
+      const entity = await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, { abortSignal: this.#timeout() });
+      const props: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(entity)) if (!ENTITY_METADATA.has(key)) props[key] = value;
+      return { etag: entity.etag, props: decodeProperties(props) };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw this.#storageError(error, `reading its ${w.table} row`, eventLabel);
+    }
+  }
+
+  async #client(table: TableName, eventLabel: string): Promise<TableClient> {
+    try {
+      return await this.#tables.client(table);
+    } catch (error) {
+      throw this.#storageError(error, `creating the ${this.#tables.nameOf(table)} table`, eventLabel);
+    }
+  }
+
+  #timeout(): AbortSignal {
+    return AbortSignal.timeout(this.#tables.settings.requestTimeoutMs);
+  }
+
+  #storageError(error: unknown, doing: string, eventLabel: string): StorageError {
+    const status = statusOf(error);
+    const name = (error as { name?: string } | null)?.name;
+    const why =
+      name === "AbortError" || name === "TimeoutError"
+        ? `no answer within ${this.#tables.settings.requestTimeoutMs} ms`
+        : status !== undefined
+          ? `HTTP ${status}: ${firstLine(error)}`
+          : firstLine(error);
+    return new StorageError(`${eventLabel}: ${doing} failed (${why}); the invocation fails so that Event Grid retries`, { cause: error });
+  }
+}
+
+/** Applies each facet that is newer than the stored one; `undefined` when nothing changes. */
+export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
+  const out: Record<string, unknown> = { ...stored };
+  let changed = false;
+  for (const facet of w.facets) {
+    const versionKey = `v_${facet.name}`;
+    const storedVersion = out[versionKey];
+    if (typeof storedVersion === "string" && storedVersion >= facet.version) continue;
+    changed = true;
+    for (const [key, value] of Object.entries(facet.props)) {
+      if (value === null) delete out[key];
+      else if (value !== undefined) out[key] = value;
+    }
+    out[versionKey] = facet.version;
+  }
+  return changed ? ({ ...out, ...w.common } as Properties) : undefined;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split("\n")[0] ?? "").slice(0, 300);
+}
