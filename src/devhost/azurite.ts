@@ -1,6 +1,7 @@
 // Starts Azurite (table, optionally blob) as child processes for tests and local runs.
 // Azurite has no supported programmatic API, so we spawn its CLI entry points.
 import { ChildProcess, spawn } from "node:child_process";
+import { AZURITE_ACCOUNT, AZURITE_KEY } from "../config";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -23,9 +24,6 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
-export const DEV_ACCOUNT = "devstoreaccount1";
-export const DEV_ACCOUNT_KEY =
-  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 15_000;
@@ -158,10 +156,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     await waitForPort(table, "azurite-table", tablePort);
     if (blob && blobPort !== undefined) await waitForPort(blob, "azurite-blob", blobPort);
 
-    const tableEndpoint = `http://${HOST}:${tablePort}/${DEV_ACCOUNT}`;
-    const blobEndpoint = blobPort !== undefined ? `http://${HOST}:${blobPort}/${DEV_ACCOUNT}` : undefined;
+    const tableEndpoint = `http://${HOST}:${tablePort}/${AZURITE_ACCOUNT}`;
+    const blobEndpoint = blobPort !== undefined ? `http://${HOST}:${blobPort}/${AZURITE_ACCOUNT}` : undefined;
     const connectionString =
-      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
+      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
       `TableEndpoint=${tableEndpoint};` +
       (blobEndpoint ? `BlobEndpoint=${blobEndpoint};` : "");
 

@@ -1,0 +1,230 @@
+// `npm run demo`: delivers every sample event to the compiled app, exactly as the Functions host
+// would, and prints what the ledger stored. Uses an embedded in-memory Azurite unless
+// LEDGER_STORAGE is already set, in which case that account is used (and written to).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { functionNameOf, specFor, TABLES, type TableName } from "../catalog";
+import { settingsFromEnv } from "../config";
+import { findProjectRoot, startAzurite, type Azurite } from "../devhost/azurite";
+import { loadFunctionApp } from "../devhost/functionsHost";
+import { decodeProperties } from "../ledger/entity";
+import { createTableClient, LedgerTables } from "../ledger/tables";
+import { statusOf } from "../ledger/storageErrors";
+
+export interface SampleEvent {
+  /** Path relative to the project root, e.g. `samples/cloudevents/….json`. */
+  readonly file: string;
+  readonly type: string;
+  readonly event: Record<string, unknown>;
+}
+
+/** The type an event names, in either delivery schema. */
+export function eventTypeOf(event: Record<string, unknown>): string | undefined {
+  const type = event["eventType"] ?? event["type"];
+  return typeof type === "string" ? type : undefined;
+}
+
+/** Every event of samples/*.json and samples/cloudevents/*.json (each file is a JSON array). */
+export function loadSamples(root: string = findProjectRoot(__dirname)): SampleEvent[] {
+  const out: SampleEvent[] = [];
+  for (const dir of ["samples", path.join("samples", "cloudevents")]) {
+    const abs = path.join(root, dir);
+    if (!fs.existsSync(abs)) continue;
+    for (const name of fs.readdirSync(abs).filter((n) => n.endsWith(".json")).sort()) {
+      const file = path.join(dir, name);
+      const events = JSON.parse(fs.readFileSync(path.join(root, file), "utf8")) as unknown;
+      if (!Array.isArray(events)) throw new Error(`${file}: expected a JSON array of events`);
+      for (const event of events as Record<string, unknown>[]) {
+        const type = eventTypeOf(event);
+        if (type === undefined || !specFor(type)) throw new Error(`${file}: event type ${String(type)} is not in the catalog`);
+        out.push({ file, type, event });
+      }
+    }
+  }
+  return out;
+}
+
+export interface DemoOptions {
+  /** A storage connection string or table endpoint; default: LEDGER_STORAGE, else an embedded Azurite. */
+  readonly storage?: string;
+  readonly out?: (line: string) => void;
+  readonly root?: string;
+}
+
+export interface DemoResult {
+  readonly succeeded: number;
+  readonly failed: number;
+  /** From the host logs: events stored / quarantined. */
+  readonly stored: number;
+  readonly quarantined: number;
+  readonly rows: Readonly<Record<TableName, number>>;
+}
+
+/** What each table's example rows show (the first three present). */
+const SHOW: Record<TableName, readonly string[]> = {
+  SmsMessages: ["direction", "numberRole", "message", "deliveryStatus"],
+  SmsDeliveryReports: ["deliveryStatus", "to", "tag"],
+  ChatThreadEvents: ["eventType", "messageBody", "topic", "displayName"],
+  ChatUserEvents: ["eventType", "messageBody", "topic", "displayName"],
+  ChatMessages: ["senderDisplayName", "messageBody", "deleted", "editTime"],
+  ChatThreads: ["topic", "deleted", "createTime"],
+  ChatParticipants: ["displayName", "member", "addedAt", "removedAt"],
+  CallEvents: ["eventType", "change", "displayName", "recordingDurationMs"],
+  Calls: ["startedAt", "endedAt", "durationOfCall"],
+  UserDisconnects: ["disconnectedAt", "eventType", "deliverySchema"],
+  QuarantinedEvents: ["reasonCode", "receivedBy", "reason"],
+};
+const EXAMPLES = 3;
+
+/**
+ * Runs the demo once. `loadFunctionApp` can load the app only once per process, so this can too.
+ * Sets `process.env.LEDGER_STORAGE` (the app reads its settings from the environment).
+ */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const out = options.out ?? ((line: string) => console.log(line));
+  const root = options.root ?? findProjectRoot(__dirname);
+  const samples = loadSamples(root);
+
+  let azurite: Azurite | undefined;
+  try {
+    const storage = options.storage ?? nonEmpty(process.env["LEDGER_STORAGE"]);
+    if (storage !== undefined) {
+      process.env["LEDGER_STORAGE"] = storage;
+      out(`Storage: LEDGER_STORAGE is set, using that account (${describeStorage(storage)}); no Azurite started.`);
+    } else {
+      azurite = await startAzurite();
+      process.env["LEDGER_STORAGE"] = azurite.connectionString;
+      delete process.env["LEDGER_TABLE_PREFIX"];
+      out(`Storage: started an embedded in-memory Azurite on 127.0.0.1:${azurite.tablePort} (${azurite.tableEndpoint}).`);
+    }
+    const settings = settingsFromEnv(); // fails here, clearly, on a bad LEDGER_STORAGE or prefix
+    const tables = new LedgerTables(settings);
+    if (settings.tablePrefix) out(`Table prefix: ${settings.tablePrefix}`);
+
+    const app = loadFunctionApp(root);
+    out(`Loaded the function app: ${[...app.functions.keys()].join(", ")}`);
+
+    const deliveries = samples.map((s) => ({ what: `${s.file} ${s.type}`, fn: functionNameOf(specFor(s.type)!.family), event: s.event as unknown }));
+    const cloudEvents = samples.filter((s) => "specversion" in s.event).length;
+    out(`Delivering ${samples.length} sample events (${samples.length - cloudEvents} Event Grid, ${cloudEvents} CloudEvents), one invocation each.`);
+    const bad = badEvents(samples);
+    out(`Then ${bad.length} bad ones to smsEvents: an event type not in the catalog, and a chat event.`);
+    deliveries.push(...bad);
+
+    let succeeded = 0, failed = 0, stored = 0, quarantined = 0;
+    const perFunction = new Map<string, number>();
+    for (const d of deliveries) {
+      const outcome = await app.invoke(d.fn, d.event);
+      perFunction.set(d.fn, (perFunction.get(d.fn) ?? 0) + 1);
+      if (outcome.status === "succeeded") succeeded++;
+      else {
+        failed++;
+        out(`  FAILED ${d.fn} ← ${d.what}: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`);
+      }
+      for (const log of outcome.logs) {
+        if (log.message.startsWith("stored ")) stored++;
+        else if (log.message.startsWith("quarantined ")) {
+          quarantined++;
+          out(`  host log (${log.level}): ${log.message}`);
+        }
+      }
+    }
+    out(`  per function: ${[...perFunction].map(([fn, n]) => `${fn} ${n}`).join(", ")}`);
+    out("");
+    out(`Invocations: ${succeeded} succeeded, ${failed} failed. Events: ${stored} stored, ${quarantined} quarantined.`);
+    out("");
+
+    const rows = {} as Record<TableName, number>;
+    out("Tables:");
+    for (const table of TABLES) {
+      const name = tables.nameOf(table);
+      const entities: Record<string, unknown>[] = [];
+      try {
+        for await (const e of createTableClient(settings, name).listEntities()) entities.push(decodeProperties(e));
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error; // a table nothing was written to does not exist
+      }
+      rows[table] = entities.length;
+      out(`  ${name} — ${entities.length} row${entities.length === 1 ? "" : "s"}`);
+      for (const e of entities.slice(0, EXAMPLES)) out(`    ${exampleRow(table, e)}`);
+      if (entities.length > EXAMPLES) out(`    … and ${entities.length - EXAMPLES} more`);
+    }
+    out("");
+    out(failed === 0 ? "Done: every invocation succeeded." : `Done: ${failed} invocation(s) FAILED.`);
+    return { succeeded, failed, stored, quarantined, rows };
+  } finally {
+    if (azurite) {
+      await azurite.stop();
+      out("Azurite stopped.");
+    }
+  }
+}
+
+/** Two events the ledger must quarantine (and acknowledge), not store. */
+function badEvents(samples: readonly SampleEvent[]): { what: string; fn: string; event: unknown }[] {
+  const chat = samples.find((s) => specFor(s.type)?.family === "chat" && "eventType" in s.event);
+  if (!chat) throw new Error("no chat sample to misdeliver");
+  const topic = chat.event["topic"];
+  const unknown = {
+    id: "0c9f4c9e-7d1b-4f5e-9a3b-5d0e2f6a8b71",
+    topic,
+    subject: "sender/DoNotReply@contoso.com/message/5b7f3e2a-1c4d-4e8f-9a6b-2d3c4e5f6a7b",
+    eventType: "Microsoft.Communication.EmailDeliveryReportReceived",
+    eventTime: "2025-07-08T22:00:05.1234567Z",
+    dataVersion: "1.0",
+    metadataVersion: "1",
+    data: {
+      sender: "DoNotReply@contoso.com",
+      recipient: "customer@example.com",
+      messageId: "5b7f3e2a-1c4d-4e8f-9a6b-2d3c4e5f6a7b",
+      status: "Delivered",
+      deliveryStatusDetails: { statusMessage: "No error." },
+      deliveryAttemptTimestamp: "2025-07-08T22:00:04.8841221Z",
+    },
+  };
+  return [
+    { what: "an email event (type not in the catalog)", fn: "smsEvents", event: unknown },
+    { what: `${chat.file} ${chat.type} (a chat event)`, fn: "smsEvents", event: chat.event },
+  ];
+}
+
+function exampleRow(table: TableName, e: Record<string, unknown>): string {
+  const keys = `${clip(String(e["partitionKey"]), 32)}  ${clip(String(e["rowKey"]), 28)}`;
+  const props = SHOW[table]
+    .filter((p) => e[p] !== undefined)
+    .slice(0, 3)
+    .map((p) => `${p}=${formatValue(p, e[p], e["preview"] === true)}`);
+  return `${keys}  ${props.join("  ")}`;
+}
+
+function formatValue(name: string, value: unknown, preview: boolean): string {
+  if (name === "eventType" && typeof value === "string") {
+    return value.replace(/^Microsoft\.Communication(Services)?\./, "") + (preview ? " (preview)" : "");
+  }
+  return typeof value === "string" ? JSON.stringify(clip(value, 48)) : String(value);
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/** Names the account without printing a key or SAS token. */
+function describeStorage(value: string): string {
+  if (/^https?:\/\//i.test(value)) return value.split("?")[0] ?? value;
+  const field = (name: string) => new RegExp(`(?:^|;)\\s*${name}=([^;]*)`, "i").exec(value)?.[1];
+  return field("TableEndpoint") ?? (field("AccountName") ? `account ${field("AccountName")}` : "connection string");
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+if (require.main === module) {
+  runDemo().then(
+    (result) => process.exit(result.failed === 0 ? 0 : 1),
+    (error: unknown) => {
+      console.error("demo failed:", error instanceof Error ? (error.stack ?? error.message) : error);
+      process.exit(1);
+    },
+  );
+}
