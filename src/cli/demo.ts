@@ -62,8 +62,8 @@ export interface DemoResult {
 
 /** What each table's example rows show (the first three present). */
 const SHOW: Record<TableName, readonly string[]> = {
-  SmsMessages: ["direction", "numberRole", "message", "deliveryStatus"],
-  SmsDeliveryReports: ["deliveryStatus", "to", "tag"],
+  SmsMessages: ["direction", "numberRole", "message", "deliveryStatus", "eventType"],
+  SmsDeliveryReports: ["deliveryStatus", "to", "tag", "eventType"],
   ChatThreadEvents: ["eventType", "messageBody", "topic", "displayName"],
   ChatUserEvents: ["eventType", "messageBody", "topic", "displayName"],
   ChatMessages: ["senderDisplayName", "messageBody", "deleted", "editTime"],
@@ -72,7 +72,7 @@ const SHOW: Record<TableName, readonly string[]> = {
   CallEvents: ["eventType", "change", "displayName", "recordingDurationMs"],
   Calls: ["startedAt", "endedAt", "durationOfCall"],
   UserDisconnects: ["disconnectedAt", "eventType", "deliverySchema"],
-  QuarantinedEvents: ["reasonCode", "receivedBy", "reason"],
+  QuarantinedEvents: ["reasonCode", "reason"],
 };
 const EXAMPLES = 3;
 
@@ -162,7 +162,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
 /** Two events the ledger must quarantine (and acknowledge), not store. */
 function badEvents(samples: readonly SampleEvent[]): { what: string; fn: string; event: unknown }[] {
-  const chat = samples.find((s) => specFor(s.type)?.family === "chat" && "eventType" in s.event);
+  const chat =
+    samples.find((s) => s.type === "Microsoft.Communication.ChatMessageReceivedInThread" && "eventType" in s.event) ??
+    samples.find((s) => specFor(s.type)?.family === "chat" && "eventType" in s.event);
   if (!chat) throw new Error("no chat sample to misdeliver");
   const topic = chat.event["topic"];
   const unknown = {
@@ -201,6 +203,8 @@ function formatValue(name: string, value: unknown, preview: boolean): string {
   if (name === "eventType" && typeof value === "string") {
     return value.replace(/^Microsoft\.Communication(Services)?\./, "") + (preview ? " (preview)" : "");
   }
+  // A quarantine reason starts with the event's label (type and id), which the keys already show.
+  if (name === "reason" && typeof value === "string") return JSON.stringify(clip(value.slice(value.indexOf(": ") + 2), 96));
   return typeof value === "string" ? JSON.stringify(clip(value, 48)) : String(value);
 }
 
