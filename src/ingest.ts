@@ -42,7 +42,9 @@ export interface IngestResult {
 export function planEvent(event: unknown, receiver: Receiver): Plan {
   const envelope = readEnvelope(event);
   if (!envelope.ok) {
-    return quarantine(event, receiver, { code: "InvalidEnvelope", message: `not a valid ${envelope.deliverySchema ?? "Event Grid event or CloudEvent"}: ${describeErrors(envelope.errors)}`, errors: envelope.errors });
+    const what = envelope.deliverySchema === "CloudEvents" ? "a valid CloudEvent" : envelope.deliverySchema === "EventGrid" ? "a valid Event Grid event" : "an event";
+    const label = labelOf(textField(event, "eventType") ?? textField(event, "type"), textField(event, "id"));
+    return quarantine(event, receiver, { code: "InvalidEnvelope", message: `${label}: not ${what}: ${describeErrors(envelope.errors)}`, errors: envelope.errors });
   }
   const e = envelope.envelope;
   const label = labelOf(e.type, e.id);
@@ -97,11 +99,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
  */
 function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
   const raw = JSON.stringify(event) ?? String(event);
-  const fields = typeof event === "object" && event !== null && !Array.isArray(event) ? (event as Record<string, unknown>) : {};
-  const text = (name: string): string | undefined => {
-    const value = fields[name];
-    return typeof value === "string" && value !== "" ? value : undefined;
-  };
+  const text = (name: string) => textField(event, name);
   const eventId = text("id");
   const eventType = text("eventType") ?? text("type");
   const source = text("topic") ?? text("source");
@@ -128,6 +126,13 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
   });
   assertWithinLimits("QuarantinedEvents", partitionKey, rowKey, entity, label);
   return { outcome: "quarantined", label, eventId, eventType, quarantine: q, writes: [{ kind: "append", table: "QuarantinedEvents", partitionKey, rowKey, entity }] };
+}
+
+/** A non-empty string field of an event that may be anything at all. */
+function textField(event: unknown, name: string): string | undefined {
+  if (typeof event !== "object" || event === null || Array.isArray(event) || !Object.hasOwn(event, name)) return undefined;
+  const value = (event as Record<string, unknown>)[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 /** How errors and logs name an event: its type and id, never its content. */
