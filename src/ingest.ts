@@ -80,6 +80,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
     subject: e.subject,
     deliverySchema: e.deliverySchema,
     preview: spec.preview,
+    ...deadLetterFields(raw),
   };
   let rawEvent: string | undefined; // serialized once per event, and only if a row keeps it
   return spec.normalize(e).map((w: LedgerWrite): PreparedWrite => {
@@ -126,6 +127,19 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
   });
   assertWithinLimits("QuarantinedEvents", partitionKey, rowKey, entity, label);
   return { outcome: "quarantined", label, eventId, eventType, quarantine: q, writes: [{ kind: "append", table: "QuarantinedEvents", partitionKey, rowKey, entity }] };
+}
+
+/** What Event Grid adds to a dead-lettered event; kept on the rows when such an event is replayed. */
+const DEAD_LETTER_FIELDS = ["deadLetterReason", "deliveryAttempts", "lastDeliveryOutcome", "lastHttpStatusCode", "publishTime", "lastDeliveryAttemptTime"] as const;
+
+function deadLetterFields(raw: unknown): Properties {
+  const out: Properties = {};
+  const event = raw as Record<string, unknown>;
+  for (const name of DEAD_LETTER_FIELDS) {
+    const value = Object.hasOwn(event, name) ? event[name] : undefined;
+    if (typeof value === "string" || typeof value === "number") out[name] = value;
+  }
+  return out;
 }
 
 /** A non-empty string field of an event that may be anything at all. */
