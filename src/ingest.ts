@@ -4,6 +4,7 @@ import { readEnvelope, type Envelope } from "./envelope";
 import { assertWithinLimits, encodeProperties } from "./ledger/entity";
 import { buildKey, sha256Hex } from "./ledger/keys";
 import type { LedgerWriter, PreparedWrite, WriteOutcome } from "./ledger/writer";
+import { toJsonText } from "./jsonText";
 import { ascendingTimeKey, parseTimestamp } from "./time";
 import { describeErrors, type SchemaError } from "./validation";
 
@@ -87,7 +88,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
     const partitionKey = buildKey(w.partitionKey);
     const rowKey = buildKey(w.rowKey);
     if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
-    rawEvent ??= JSON.stringify(raw);
+    rawEvent ??= toJsonText(raw);
     const entity = encodeProperties({ ...w.props, ...common, rawEvent });
     assertWithinLimits(w.table, partitionKey, rowKey, entity, label);
     return { kind: "append", table: w.table, partitionKey, rowKey, entity };
@@ -99,7 +100,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
  * on the same row. Events too broken to say anything are keyed by a hash of their JSON.
  */
 function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
-  const raw = JSON.stringify(event) ?? String(event);
+  const raw = toJsonText(event);
   const text = (name: string) => textField(event, name);
   const eventId = text("id");
   const eventType = text("eventType") ?? text("type");

@@ -2,6 +2,7 @@ import type { Envelope } from "../envelope";
 import { ascendingTimeKey, descendingTimeKey, fromEpochSeconds, parseTimestamp, type Instant } from "../time";
 import type { AppendRow, Facet, Properties, StatePatch, TableName } from "./spec";
 import type { ChatVersion } from "./common";
+import { toJsonText } from "../jsonText";
 
 /** Builders the normalizers share, so every table's keys follow one rule. */
 
@@ -35,5 +36,5 @@ export function chatVersion(version: ChatVersion): string {
 
 /** Maps and lists are kept whole, as JSON text (the ledger splits long text across properties). */
 export function json(value: unknown): string | undefined {
-  return value === undefined ? undefined : JSON.stringify(value);
+  return value === undefined ? undefined : toJsonText(value);
 }

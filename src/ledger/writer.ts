@@ -29,7 +29,9 @@ export type PreparedWrite = PreparedAppend | PreparedState;
 /** What happened to one write: new row, row already there (redelivery), or state already newer. */
 export type WriteOutcome = "written" | "existing" | "unchanged";
 
-const STATE_ATTEMPTS = 8;
+const STATE_ATTEMPTS = 12;
+/** Random backoff between attempts, so that concurrent writers of one row stop colliding. */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
 const ENTITY_METADATA = new Set(["partitionKey", "rowKey", "etag", "timestamp", "odata.metadata", "odata.etag"]);
 
 /**
@@ -73,7 +75,10 @@ export class LedgerWriter {
     // Most state rows are new when first written, so try to create before paying for a read.
     let current: { etag: string; props: Record<string, unknown> } | undefined;
     for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
-      if (attempt > 0) current = await this.#read(client, w, eventLabel);
+      if (attempt > 0) {
+        if (attempt > 1) await backoff(attempt);
+        current = await this.#read(client, w, eventLabel);
+      }
       const merged = mergeFacets(current?.props ?? {}, w);
       if (!merged) return "unchanged";
       const entity = encodeProperties(merged);
