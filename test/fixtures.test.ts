@@ -63,14 +63,14 @@ const EXPECTATIONS: Record<string, (rows: Rows, e: any) => void> = {
     assert.equal(message.rowKey, e.data.messageId);
     assert.equal(message["messageBody"], e.data.messageBody);
     assert.equal(message["deleted"], false);
-    assert.equal(message["v_message"], "00000001613783230064"); // version arrived as a string
+    assert.equal(message["v_message"], `00000001613783230064|${e.id}`); // version arrived as a string
   },
   "Microsoft.Communication.ChatMessageEditedInThread": (rows, e) => {
     assert.equal(only(rows, "ChatThreadEvents")["change"], "edited");
     const message = only(rows, "ChatMessages");
     assert.equal(message["messageBody"], e.data.messageBody);
     assert.equal(message["editTime"], "2021-02-20T00:59:10.4640000Z");
-    assert.equal(message["v_message"], "00000001613782750464");
+    assert.equal(message["v_message"], `00000001613782750464|${e.id}`);
   },
   "Microsoft.Communication.ChatMessageDeletedInThread": (rows, e) => {
     assert.equal(only(rows, "ChatThreadEvents")["change"], "deleted");
@@ -87,7 +87,7 @@ const EXPECTATIONS: Record<string, (rows: Rows, e: any) => void> = {
     assert.equal(received["messageBody"], "Welcome to Azure Communication Services");
     assert.equal(all(rows, "ChatThreadEvents").length, 0, "user-level events stay out of the thread timeline");
     assert.equal(only(rows, "ChatMessages")["messageBody"], "Welcome to Azure Communication Services");
-    assert.equal(only(rows, "ChatMessages")["v_message"], "00000001613694358927"); // version arrived as a number
+    assert.equal(only(rows, "ChatMessages")["v_message"], `00000001613694358927|${e.id}`); // version arrived as a number
   },
   "Microsoft.Communication.ChatMessageEdited": (rows, e) => {
     assert.equal(only(rows, "ChatUserEvents")["change"], "edited");
@@ -137,18 +137,18 @@ const EXPECTATIONS: Record<string, (rows: Rows, e: any) => void> = {
     const p = only(rows, "ChatParticipants");
     assert.equal(p.rowKey, e.data.participantAdded.participantCommunicationIdentifier.rawId);
     assert.equal(p["member"], true);
-    assert.equal(p["addedByRawId"], e.data.addedByCommunicationIdentifier.rawId);
+    assert.equal(p["changedByRawId"], e.data.addedByCommunicationIdentifier.rawId);
   },
   "Microsoft.Communication.ChatThreadParticipantRemoved": (rows) => {
     const p = only(rows, "ChatParticipants");
     assert.equal(p["member"], false);
     assert.equal(p["displayName"], "Shawn");
-    assert.equal(p["removedAt"], "2021-02-20T00:56:18.1118825Z");
+    assert.equal(p["changedAt"], "2021-02-20T00:56:18.1118825Z");
   },
-  "Microsoft.Communication.ChatParticipantAddedToThreadWithUser": (rows) => {
+  "Microsoft.Communication.ChatParticipantAddedToThreadWithUser": (rows, e) => {
     assert.equal(only(rows, "ChatUserEvents")["displayName"], "John Smith");
     assert.equal(only(rows, "ChatParticipants")["member"], true);
-    assert.equal(only(rows, "ChatParticipants")["v_membership"], "00000001614235049907");
+    assert.equal(only(rows, "ChatParticipants")["v_membership"], `00000001614235049907|${e.id}`);
   },
   "Microsoft.Communication.ChatParticipantRemovedFromThreadWithUser": (rows) => {
     assert.equal(only(rows, "ChatParticipants")["member"], false);

@@ -80,3 +80,26 @@ export async function readLedger(settings: LedgerSettings): Promise<Record<Table
 export function rowsOf(ledger: Record<TableName, Row[]>, eventId: string): Array<Row & { table: TableName }> {
   return TABLES.flatMap((t) => ledger[t].filter((r) => r["eventId"] === eventId).map((r) => ({ ...r, table: t })));
 }
+
+/** Runs `fn` over `items` with at most `concurrency` calls in flight; results in input order. */
+export async function inParallel<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i] as T, i);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/** A seeded pseudo-random source (mulberry32): the same seed, the same faults. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -6,7 +6,7 @@ import { settingsFromEnv } from "../src/config";
 import { loadFunctionApp, type InvocationOutcome, type LoadedFunctionApp } from "../src/devhost/functionsHost";
 import { planEvent } from "../src/ingest";
 import { generateCases, type HostileCase } from "./hostile/generate";
-import { PROJECT_ROOT, readLedger, type Row } from "./helpers";
+import { inParallel, PROJECT_ROOT, readLedger, type Row } from "./helpers";
 
 /*
  * Property-based: seeded generated deliveries (valid events with hostile ids and keys, and every
@@ -27,17 +27,8 @@ before(() => {
   host = loadFunctionApp(PROJECT_ROOT);
 });
 
-async function deliverAll(cases: readonly HostileCase[]): Promise<InvocationOutcome[]> {
-  const outcomes: InvocationOutcome[] = new Array(cases.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < cases.length; i = next++) {
-      const c = cases[i] as HostileCase;
-      outcomes[i] = await host.invokeTypedData(c.functionName, c.body);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return outcomes;
+function deliverAll(cases: readonly HostileCase[]): Promise<InvocationOutcome[]> {
+  return inParallel(cases, CONCURRENCY, (c) => host.invokeTypedData(c.functionName, c.body));
 }
 
 test(`generated hostile deliveries are each stored, quarantined or failed — never lost, doubled or leaked (seed ${SEED})`, async () => {

@@ -119,7 +119,10 @@ function messageFacts(d: MessageData): Properties {
   };
 }
 
-/** The message's current state; a delete removes the body, and older versions never win. */
+/**
+ * The message's current state; a delete removes the body, and older versions never win. Every change
+ * sets (or clears) every property of the facet, so the newest version alone decides the row.
+ */
 function messageState(d: MessageData, change: Properties): LedgerWrite {
   const facet: Facet = { name: "message", version: chatVersion(d.version), props: { ...messageFacts(d), ...change } };
   return state("ChatMessages", [d.threadId], [d.messageId], facet);
@@ -138,7 +141,7 @@ function messageEvent(change: "received" | "edited" | "deleted") {
     }
     if ("deleteTime" in d) {
       at = instant(d.deleteTime);
-      stateChange = { messageBody: null, metadata: null, deleteTime: at.iso, deleted: true };
+      stateChange = { messageBody: null, metadata: null, editTime: null, deleteTime: at.iso, deleted: true };
     }
     return [timelineRow(e, at, { change, ...messageFacts(d), messageBody: body, metadata }), messageState(d, stateChange)];
   };
@@ -146,12 +149,22 @@ function messageEvent(change: "received" | "edited" | "deleted") {
 
 const THREAD_ROW = ["thread"];
 
-function participantState(threadId: string, version: string, participant: Static<typeof ChatParticipant> | undefined, rawId: string, props: Properties): LedgerWrite {
+/** Membership: whether the participant is in the thread, and who changed that, when. */
+function participantState(threadId: string, version: string, rawId: string, displayName: string | undefined, member: boolean, by: { readonly rawId: string }, at: Instant): LedgerWrite {
   const id = normalizeRawId(rawId);
+  const changedBy = normalizeRawId(by.rawId);
   return state("ChatParticipants", [threadId], [id.rawId], {
     name: "membership",
     version,
-    props: { participantRawId: id.rawId, participantKind: id.kind, displayName: participant?.displayName, ...props },
+    props: {
+      participantRawId: id.rawId,
+      participantKind: id.kind,
+      displayName: displayName ?? null,
+      member,
+      changedAt: at.iso,
+      changedByRawId: changedBy.rawId,
+      changedByKind: changedBy.kind,
+    },
   });
 }
 
@@ -168,16 +181,10 @@ function threadCreated(e: Envelope<ThreadCreatedData & ChatData>): LedgerWrite[]
       [d.threadId],
       THREAD_ROW,
       { name: "created", version, props: { threadId: d.threadId, ...createdBy, createTime: at.iso } },
-      { name: "properties", version, props: { topic: topicOf(d.properties), properties: json(d.properties) } },
+      { name: "properties", version, props: { topic: topicOf(d.properties) ?? null, properties: json(d.properties), editedByRawId: null, editedByKind: null, editTime: null } },
     ),
-    ...d.participants.map((p) =>
-      participantState(d.threadId, version, p, p.participantCommunicationIdentifier.rawId, { member: true, addedAt: at.iso, ...createdByAs("addedBy", d) }),
-    ),
+    ...d.participants.map((p) => participantState(d.threadId, version, p.participantCommunicationIdentifier.rawId, p.displayName, true, d.createdByCommunicationIdentifier, at)),
   ];
-}
-
-function createdByAs(name: string, d: ThreadCreatedData): Properties {
-  return identifierProps(name, d.createdByCommunicationIdentifier);
 }
 
 function topicOf(properties: Record<string, unknown>): string | undefined {
@@ -187,7 +194,7 @@ function topicOf(properties: Record<string, unknown>): string | undefined {
 function threadPropertiesUpdated(e: Envelope<Static<typeof ThreadPropertiesUpdated> & ChatData>): LedgerWrite[] {
   const d = e.data;
   const at = instant(d.editTime);
-  const props = { topic: topicOf(d.properties), properties: json(d.properties), ...identifierProps("editedBy", d.editedByCommunicationIdentifier), editTime: at.iso };
+  const props = { topic: topicOf(d.properties) ?? null, properties: json(d.properties), ...identifierProps("editedBy", d.editedByCommunicationIdentifier), editTime: at.iso };
   return [timelineRow(e, at, props), state("ChatThreads", [d.threadId], THREAD_ROW, { name: "properties", version: chatVersion(d.version), props })];
 }
 
@@ -211,7 +218,7 @@ function participantChanged(member: boolean) {
     const rawId = participant.participantCommunicationIdentifier.rawId;
     return [
       timelineRow(e, at, { ...identifierProps("participant", participant.participantCommunicationIdentifier), displayName: participant.displayName, ...byProps }),
-      participantState(d.threadId, chatVersion(d.version), participant, rawId, { member, ...byProps, [member ? "addedAt" : "removedAt"]: at.iso }),
+      participantState(d.threadId, chatVersion(d.version), rawId, participant.displayName, member, by, at),
     ];
   };
 }
@@ -224,11 +231,7 @@ function memberChanged(member: boolean) {
     const byProps = identifierProps(member ? "addedBy" : "removedBy", { rawId: by });
     return [
       timelineRow(e, at, { ...identifierProps("participant", { rawId: who.memberId }), displayName: who.displayName, ...byProps }),
-      participantState(d.threadId, chatVersion(d.version), { displayName: who.displayName, participantCommunicationIdentifier: { rawId: who.memberId } }, who.memberId, {
-        member,
-        ...byProps,
-        [member ? "addedAt" : "removedAt"]: at.iso,
-      }),
+      participantState(d.threadId, chatVersion(d.version), who.memberId, who.displayName, member, { rawId: by }, at),
     ];
   };
 }

@@ -1,5 +1,5 @@
-import { Type } from "@sinclair/typebox";
-import { compileValidator, type Validator } from "../validation";
+import { Type, type TSchema } from "@sinclair/typebox";
+import { loadValidator, type Validator } from "../validation";
 import { callingEvents } from "./calling";
 import { chatEvents } from "./chat";
 import { presenceEvents } from "./presence";
@@ -48,11 +48,19 @@ export function specFor(type: string): AnySpec | undefined {
 
 const validators = new Map<string, Validator>();
 
-/** Validates `{ subject, data }` of an event of a catalog type; compiled once per type per process. */
+/** What a catalog type's validator checks: `{ subject, data }` of its events. */
+export function validationSchemaOf(spec: AnySpec): TSchema {
+  return Type.Object({ subject: spec.subject ?? Type.String(), data: spec.data });
+}
+
+/**
+ * Validates `{ subject, data }` of an event of a catalog type, with the validator generated for the
+ * type at build time (scripts/build-validators.ts), loaded once per type per process.
+ */
 export function validatorFor(spec: AnySpec): Validator {
   let validator = validators.get(spec.type);
   if (!validator) {
-    validator = compileValidator(Type.Object({ subject: spec.subject ?? Type.String(), data: spec.data }));
+    validator = loadValidator(spec.type, () => validationSchemaOf(spec));
     validators.set(spec.type, validator);
   }
   return validator;

@@ -35,8 +35,8 @@ export interface AppendRow {
 
 /**
  * A change to a current-state row. Each facet (a group of properties that change together) carries
- * its own version; a facet is applied only over an older one, so arrival order does not matter.
- * A `null` property removes it.
+ * its own version and its complete state; a facet is applied only over an older one, so arrival order
+ * does not matter. A property that is `null` or `undefined` is removed.
  */
 export interface StatePatch {
   readonly kind: "state";

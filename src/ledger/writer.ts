@@ -134,22 +134,32 @@ export class LedgerWriter {
   }
 }
 
-/** Applies each facet that is newer than the stored one; `undefined` when nothing changes. */
+/**
+ * Applies each facet that is newer than the stored one; `undefined` when nothing changes. The row's
+ * `eventId`/`eventType` name the newest event (by version) that changed it, so that they too come out
+ * the same whatever order the events arrived in.
+ */
 export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
   const out: Record<string, unknown> = { ...stored };
-  let changed = false;
+  const newestStored = Object.entries(stored).reduce((max, [k, v]) => (k.startsWith("v_") && typeof v === "string" && v > max ? v : max), "");
+  let newestApplied: string | undefined;
   for (const facet of w.facets) {
     const versionKey = `v_${facet.name}`;
-    const storedVersion = out[versionKey];
-    if (typeof storedVersion === "string" && storedVersion >= facet.version) continue;
-    changed = true;
+    // Copies of one change (a chat message's thread-level event and its per-recipient ones) share a
+    // version; the event id breaks the tie, so the same copy wins whatever the arrival order.
+    const stamp = `${facet.version}|${String(w.common["eventId"])}`;
+    const storedStamp = out[versionKey];
+    if (typeof storedStamp === "string" && storedStamp >= stamp) continue;
+    // A facet carries its complete state: what it leaves out (null or undefined) is removed.
     for (const [key, value] of Object.entries(facet.props)) {
-      if (value === null) delete out[key];
-      else if (value !== undefined) out[key] = value;
+      if (value === null || value === undefined) delete out[key];
+      else out[key] = value;
     }
-    out[versionKey] = facet.version;
+    out[versionKey] = stamp;
+    if (newestApplied === undefined || stamp > newestApplied) newestApplied = stamp;
   }
-  return changed ? ({ ...out, ...w.common } as Properties) : undefined;
+  if (newestApplied === undefined) return undefined;
+  return (newestApplied >= newestStored ? { ...out, ...w.common } : out) as Properties;
 }
 
 function firstLine(error: unknown): string {
