@@ -12,6 +12,7 @@ import { LedgerTables } from "../src/ledger/tables";
 import { LedgerWriter } from "../src/ledger/writer";
 import { duplicatedAndShuffled, relatedEvents } from "./faults/stream";
 import { startFaultyProxy } from "./faults/proxy";
+import { recordAccounting } from "./accounting";
 import { inParallel, loadFixtures, readLedger, seededRandom, testSettings } from "./helpers";
 
 /*
@@ -26,6 +27,10 @@ const familyOf = (e: Event) => specFor(String(e["eventType"]))?.family ?? "sms";
 function sampleStream(copies: number): Event[] {
   const base = loadFixtures().flatMap((f) => f.events);
   return Array.from({ length: copies }, (_, n) => base.map((e) => ({ ...structuredClone(e), id: `${String(e["id"])}-copy${n}` }))).flat();
+}
+
+function rowCount(ledger: Awaited<ReturnType<typeof readLedger>>): number {
+  return Object.values(ledger).reduce((n, rows) => n + rows.length, 0);
 }
 
 /** Delivers like Event Grid: whatever failed is delivered again, until it succeeds (bounded). */
@@ -73,7 +78,7 @@ test("storage unreachable mid-run: those invocations fail; redelivered after the
     assert.ok(after.every((r) => r === undefined));
     const ledger = await readLedger(settings);
     assert.deepEqual(ledger, await reference(events));
-    console.log(`faults/outage: ${events.length} events, ${failed.length} failed during the outage and were redelivered, 0 lost, 0 duplicated`);
+    recordAccounting({ source: "outage", generated: events.length, rows: rowCount(ledger), failedAndRetried: failed.length });
   } finally {
     await azurite.stop();
     fs.rmSync(location, { recursive: true, force: true });
@@ -88,9 +93,11 @@ test("throttling and 5xx: the SDK's retries and our failure path together lose n
     const settings = testSettings({ storage: { kind: "connectionString", connectionString: azuriteConnectionString(proxy.endpoint) } });
     const { failures } = await deliverUntilStored(events, settings, 8);
     const direct = testSettings({ tablePrefix: settings.tablePrefix });
-    assert.deepEqual(await readLedger(direct), await reference(events));
+    const ledger = await readLedger(direct);
+    assert.deepEqual(ledger, await reference(events));
     assert.ok(proxy.counts.refused > 0 && proxy.counts.lostAnswers > 0);
-    console.log(`faults/5xx: ${events.length} events, ${proxy.counts.refused} requests refused with 503, ${proxy.counts.lostAnswers} answers lost after the write, ${failures} invocations failed-and-retried, 0 lost, 0 duplicated`);
+    console.log(`faults/5xx: ${proxy.counts.refused} requests refused with 503, ${proxy.counts.lostAnswers} answers lost after the write`);
+    recordAccounting({ source: "5xx", generated: events.length, rows: rowCount(ledger), failedAndRetried: failures });
   } finally {
     await proxy.close();
   }
@@ -129,5 +136,5 @@ test("each event delivered 1–3 times, shuffled, 16 at once: the same ledger as
     ledger.ChatParticipants.filter((r) => r.partitionKey === "19:scale-0@thread.v2").map((r) => [r["displayName"], r["member"]]),
     [["P0", true], ["P1", true], ["P2", true], ["P3", true], ["P4", false]],
   );
-  console.log(`faults/reorder: ${events.length} events as ${deliveries.length} deliveries, ${failures} failed-and-retried, 0 lost, 0 duplicated`);
+  recordAccounting({ source: "reorder", generated: events.length, rows: rowCount(ledger), failedAndRetried: failures });
 });

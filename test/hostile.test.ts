@@ -6,6 +6,7 @@ import { settingsFromEnv } from "../src/config";
 import { loadFunctionApp, type InvocationOutcome, type LoadedFunctionApp } from "../src/devhost/functionsHost";
 import { planEvent } from "../src/ingest";
 import { generateCases, type HostileCase } from "./hostile/generate";
+import { recordAccounting } from "./accounting";
 import { inParallel, PROJECT_ROOT, readLedger, type Row } from "./helpers";
 
 /*
@@ -98,14 +99,18 @@ test(`generated hostile deliveries are each stored, quarantined or failed — ne
     }
   });
 
-  const tooLarge = cases.filter((c) => c.expected.kind === "tooLarge").length;
-  console.log(
-    `hostile: ${COUNT} generated events (seed ${SEED}), ${totalRows} rows, ${stored} stored, ${quarantined} quarantined, ${failedIndexes.length} failed-and-retried (${tooLarge} too large for a Table entity: dead-lettered), ${lost} lost, ${duplicated} duplicated`,
-  );
+  recordAccounting({ source: `generated (seed ${SEED})`, generated: COUNT, rows: totalRows, quarantined, failedAndRetried: failedIndexes.length, lost, duplicated });
   assert.deepEqual(problems.slice(0, 10), []);
   assert.equal(lost, 0);
   assert.equal(duplicated, 0);
   assert.equal(stored + quarantined + failedIndexes.length, COUNT);
+
+  // Logs name events by type and id only: no message body, phone number or storage secret.
+  const logText = host.logs.map((l) => l.message).join("\n");
+  assert.ok(logText.length > 0);
+  const leaked = cases.flatMap((c) => c.secrets).filter((secret) => logText.includes(secret));
+  assert.deepEqual([...new Set(leaked)].slice(0, 5), []);
+  assert.doesNotMatch(logText, /AccountKey|SharedAccessSignature|Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/);
 
   // Nothing escapes: no prototype pollution, and no table but the ledger's own.
   assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), prototypeBefore);

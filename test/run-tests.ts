@@ -4,7 +4,9 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as os from "node:os";
 import { findProjectRoot, startAzurite, type Azurite } from "../src/devhost/azurite";
+import { ACCOUNTING_ENV, type AccountingField } from "./accounting";
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -37,14 +39,28 @@ async function main(): Promise<number> {
     azurite = await startAzurite({ blob: true });
     if (signalled) return 130;
     console.log(`run-tests: Azurite table port ${azurite.tablePort}, blob port ${azurite.blobPort} (in memory)`);
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       LEDGER_STORAGE: azurite.connectionString,
       AZURITE_BLOB_CONNECTION_STRING: azurite.connectionString,
       AZURITE_TABLE_PORT: String(azurite.tablePort),
     };
+    const summaryFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ledger-tests-")), "accounting.ndjson");
+    env[ACCOUNTING_ENV] = summaryFile;
     const args = ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files];
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" });
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["inherit", "pipe", "inherit"] });
+    // Forward the runner's output, and read its totals for a closing line of our own.
+    const totals = { pass: 0, fail: 0 };
+    let pending = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      const lines = (pending + chunk.toString("utf8")).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = /^ℹ (pass|fail) (\d+)$/.exec(line.trim());
+        if (m) totals[m[1] as "pass" | "fail"] = Number(m[2]);
+      }
+    });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.on("SIGINT", forward).on("SIGTERM", forward);
     const code = await new Promise<number>((resolve) => {
@@ -55,10 +71,24 @@ async function main(): Promise<number> {
       child.once("exit", (c, sig) => resolve(c ?? (sig ? 1 : 0)));
     });
     process.off("SIGINT", forward).off("SIGTERM", forward);
+    console.log(`run-tests: ${totals.pass} passed, ${totals.fail} failed`);
+    const accounting = readAccounting(summaryFile);
+    if (accounting) console.log(accounting);
     return signalled ? 130 : code;
   } finally {
     await azurite?.stop();
   }
+}
+
+/** Sums what the hostile and fault tests recorded (see test/accounting.ts) into one line. */
+function readAccounting(file: string): string | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const sum: Record<AccountingField, number> = { generated: 0, rows: 0, quarantined: 0, failedAndRetried: 0, lost: 0, duplicated: 0 };
+  for (const line of fs.readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+    const entry = JSON.parse(line) as Partial<Record<AccountingField, number>>;
+    for (const key of Object.keys(sum) as AccountingField[]) sum[key] += entry[key] ?? 0;
+  }
+  return `hostile: ${sum.generated} generated events, ${sum.rows} rows, ${sum.quarantined} quarantined, ${sum.failedAndRetried} failed-and-retried, ${sum.lost} lost, ${sum.duplicated} duplicated`;
 }
 
 main().then(
