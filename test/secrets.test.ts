@@ -17,7 +17,7 @@ test("no key, SAS or connection string is in the repository, except the public A
     for (const m of text.matchAll(/AccountKey=([A-Za-z0-9+/=]{20,})/g)) if (m[1] !== AZURITE_KEY) findings.push(`${file}: an account key`);
     for (const [name, re] of [
       ["a SAS signature", /[?&;]sig=[A-Za-z0-9%+/=]{20,}/],
-      ["a SharedAccessSignature", /SharedAccessSignature=sv=[^;"'\s]+/],
+      ["a SharedAccessSignature", /SharedAccessSignature=sv=\d{4}-\d{2}-\d{2}&/],
       ["an instrumentation key", /InstrumentationKey=[0-9a-f-]{36}/i],
       ["a base64 storage key", /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])/],
     ] as const) {
