@@ -53,10 +53,19 @@ export class LedgerWriter {
 
   /** Writes all rows of one event; throws the first failure after every write has settled. */
   async write(writes: readonly PreparedWrite[], eventLabel: string): Promise<WriteOutcome[]> {
-    const results = await Promise.allSettled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel) : this.#state(w, eventLabel))));
+    const results = await Promise.allSettled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel) : this.#state([w], eventLabel, false))));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     return results.map((r) => (r as PromiseFulfilledResult<WriteOutcome>).value);
+  }
+
+  /**
+   * Several events' patches of one current-state row (same table and keys) in one read-merge-write,
+   * applied in order: the row ends as one write per patch would leave it. With `exists`, the row is
+   * read first instead of created first. (The replay merges the patches that queue up for a busy row.)
+   */
+  async writeState(patches: readonly PreparedState[], eventLabel: string, options: { readonly exists?: boolean } = {}): Promise<WriteOutcome> {
+    return this.#state(patches, eventLabel, options.exists ?? false);
   }
 
   async #append(w: PreparedAppend, eventLabel: string): Promise<WriteOutcome> {
@@ -70,16 +79,18 @@ export class LedgerWriter {
     }
   }
 
-  async #state(w: PreparedState, eventLabel: string): Promise<WriteOutcome> {
+  async #state(patches: readonly PreparedState[], eventLabel: string, exists: boolean): Promise<WriteOutcome> {
+    const w = patches[0];
+    if (!w) return "unchanged";
     const client = await this.#client(w.table, eventLabel);
     // Most state rows are new when first written, so try to create before paying for a read.
     let current: { etag: string; props: Record<string, unknown> } | undefined;
     for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
-      if (attempt > 0) {
+      if (attempt > 0 || exists) {
         if (attempt > 1) await backoff(attempt);
         current = await this.#read(client, w, eventLabel);
       }
-      const merged = mergeFacets(current?.props ?? {}, w);
+      const merged = mergeAll(current?.props ?? {}, patches);
       if (!merged) return "unchanged";
       const entity = encodeProperties(merged);
       assertWithinLimits(w.table, w.partitionKey, w.rowKey, entity, eventLabel);
@@ -160,6 +171,13 @@ export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: Prepar
   }
   if (newestApplied === undefined) return undefined;
   return (newestApplied >= newestStored ? { ...out, ...w.common } : out) as Properties;
+}
+
+/** {@link mergeFacets} of several patches in order; `undefined` when none changes anything. */
+export function mergeAll(stored: Readonly<Record<string, unknown>>, patches: readonly PreparedState[]): Properties | undefined {
+  let merged: Properties | undefined;
+  for (const w of patches) merged = mergeFacets(merged ?? stored, w) ?? merged;
+  return merged;
 }
 
 function firstLine(error: unknown): string {
