@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { NonEmptyString, Timestamp } from "./catalog/common";
 import { sha256Hex } from "./ledger/keys";
 import { parseTimestamp, type Instant } from "./time";
-import { compileValidator, type SchemaError } from "./validation";
+import { loadValidator, type SchemaError } from "./validation";
 
 /** One event, whichever delivery schema it came in. */
 export interface Envelope<D = unknown> {
@@ -42,8 +42,10 @@ export const CloudEvent = Type.Object({
   data: Type.Object({}),
 });
 
-const validateEventGrid = compileValidator(EventGridEvent);
-const validateCloudEvent = compileValidator(CloudEvent);
+/** The envelope schemas, by the names their generated validators carry (scripts/build-validators.ts). */
+export const ENVELOPE_SCHEMAS = { "envelope:EventGridEvent": EventGridEvent, "envelope:CloudEvent": CloudEvent } as const;
+const validateEventGrid = loadValidator("envelope:EventGridEvent", () => EventGridEvent);
+const validateCloudEvent = loadValidator("envelope:CloudEvent", () => CloudEvent);
 /** Fields that only the Event Grid schema has: a CloudEvent carrying them is ambiguous. */
 const EVENT_GRID_ONLY = ["eventType", "eventTime", "topic"] as const;
 
@@ -80,6 +82,29 @@ function build(id: string, source: string, type: string, subject: string, time: 
     time: parseTimestamp(time) as Instant, // the schema's format already proved it parses
     data,
     deliverySchema,
-    identityTag: sha256Hex(`${source.toLowerCase()}\n${type}`).slice(0, 10),
+    identityTag: identityTag(source, type),
   };
+}
+
+/** An ACS resource sends a handful of (source, type) pairs, so their tags are computed once each. */
+const identityTags = new Map<string, Map<string, string>>();
+let lastSource: { readonly source: string; readonly tags: Map<string, string> } | undefined; // most traffic has one source
+
+function identityTag(source: string, type: string): string {
+  if (source !== lastSource?.source) {
+    let tags = identityTags.get(source);
+    if (!tags) {
+      if (identityTags.size >= 100) identityTags.clear();
+      identityTags.set(source, (tags = new Map()));
+    }
+    lastSource = { source, tags };
+  }
+  const tags = lastSource.tags;
+  let tag = tags.get(type);
+  if (tag === undefined) {
+    tag = sha256Hex(`${source.toLowerCase()}\n${type}`).slice(0, 10);
+    if (tags.size >= 1_000) tags.clear();
+    tags.set(type, tag);
+  }
+  return tag;
 }

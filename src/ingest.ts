@@ -1,7 +1,7 @@
 import { specFor, validatorFor, functionNameOf, UNCATALOGED_FAMILIES } from "./catalog";
 import type { AnySpec, Family, LedgerWrite, Properties } from "./catalog/spec";
 import { readEnvelope, type Envelope } from "./envelope";
-import { assertWithinLimits, encodeProperties } from "./ledger/entity";
+import { assertWithinLimits, encodeOwnedProperties, encodeProperties } from "./ledger/entity";
 import { buildKey, sha256Hex } from "./ledger/keys";
 import type { LedgerWriter, PreparedWrite, WriteOutcome } from "./ledger/writer";
 import { toJsonText } from "./jsonText";
@@ -80,7 +80,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
     eventTime: e.time.iso,
     subject: e.subject,
     deliverySchema: e.deliverySchema,
-    preview: spec.preview,
+    ...(spec.preview === undefined ? {} : { preview: spec.preview }), // an absent value would only be dropped
     ...deadLetterFields(raw),
   };
   let rawEvent: string | undefined; // serialized once per event, and only if a row keeps it
@@ -89,7 +89,9 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
     const rowKey = buildKey(w.rowKey);
     if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
     rawEvent ??= toJsonText(raw);
-    const entity = encodeProperties({ ...w.props, ...common, rawEvent });
+    const row: Properties = { ...w.props, ...common, rawEvent };
+    if (spec.preview === undefined && Object.hasOwn(w.props, "preview")) row["preview"] = undefined; // as `preview: spec.preview` in common did
+    const entity = encodeOwnedProperties(row); // the row is ours: encoded in place of a copy when nothing changes
     assertWithinLimits(w.table, partitionKey, rowKey, entity, label);
     return { kind: "append", table: w.table, partitionKey, rowKey, entity };
   });

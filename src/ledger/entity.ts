@@ -21,7 +21,10 @@ export type StoredProperties = Record<string, StoredValue>;
 /** Drops absent values and splits long strings. */
 export function encodeProperties(props: Properties): StoredProperties {
   const out: StoredProperties = {};
-  for (const [name, value] of Object.entries(props)) {
+  const names = Object.keys(props);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const value = props[name];
     if (value === null || value === undefined) continue;
     if (typeof value !== "string" || value.length <= MAX_STRING_UNITS) {
       out[name] = value;
@@ -32,6 +35,19 @@ export function encodeProperties(props: Properties): StoredProperties {
     out[`${name}${PARTS_SUFFIX}`] = chunks.length;
   }
   return out;
+}
+
+/**
+ * {@link encodeProperties} for a fresh object that the caller hands over: the object itself when
+ * encoding would not change it (no absent value, no string to split), else its encoded copy.
+ */
+export function encodeOwnedProperties(props: Properties): StoredProperties {
+  const names = Object.keys(props);
+  for (let i = 0; i < names.length; i++) {
+    const value = props[names[i] as string];
+    if (value === null || value === undefined || (typeof value === "string" && value.length > MAX_STRING_UNITS)) return encodeProperties(props);
+  }
+  return props as StoredProperties;
 }
 
 /** Joins split strings; leaves every other property as stored. */
@@ -67,7 +83,10 @@ function splitText(text: string): string[] {
 /** The service's formula: 4 + 2·len(keys) + Σ (8 + 2·len(name) + size of value). */
 export function entitySize(partitionKey: string, rowKey: string, props: StoredProperties): number {
   let size = 4 + 2 * (partitionKey.length + rowKey.length);
-  for (const [name, value] of Object.entries(props)) {
+  const names = Object.keys(props);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const value = props[name];
     size += 8 + 2 * name.length + (typeof value === "string" ? 4 + 2 * value.length : typeof value === "number" ? 8 : 1);
   }
   return size;

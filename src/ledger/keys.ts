@@ -22,6 +22,7 @@ function escapeChar(ch: string): string {
 }
 
 export function escapeKeyPart(value: string): string {
+  if (value.length <= MAX_KEY_PART && isPlain(value)) return value; // most parts: nothing to escape or shorten
   const escaped = value.replace(NEEDS_ESCAPE, escapeChar);
   if (escaped.length <= MAX_KEY_PART) return escaped;
   let cut = MAX_KEY_PART - HASH_HEX - 1;
@@ -32,6 +33,13 @@ export function escapeKeyPart(value: string): string {
   if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
   return `${escaped.slice(0, cut)}~${sha256Hex(escaped).slice(0, HASH_HEX)}`;
 }
+
+/** True when no character of `value` could need escaping (any surrogate sends it the long way). */
+function isPlain(value: string): boolean {
+  return !MAY_NEED_ESCAPE.test(value);
+}
+
+const MAY_NEED_ESCAPE = /[%|~/\\#?\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
 
 /** Reverses {@link escapeKeyPart} for parts that were not shortened (those end in `~hash`). */
 export function unescapeKeyPart(part: string): string {
@@ -46,7 +54,9 @@ export function isShortenedKeyPart(part: string): boolean {
 
 /** Joins escaped parts with `|`. Parts made by the ledger itself (time keys) pass through unchanged. */
 export function buildKey(parts: readonly string[]): string {
-  return parts.map(escapeKeyPart).join(KEY_SEPARATOR);
+  let key = "";
+  for (let i = 0; i < parts.length; i++) key += (i === 0 ? "" : KEY_SEPARATOR) + escapeKeyPart(parts[i] as string);
+  return key;
 }
 
 export function sha256Hex(value: string): string {

@@ -1,0 +1,192 @@
+// functionRatio: events/s through the four Event Grid handlers, invoked as the host invokes them (the
+// compiled app loaded by the dev host, one event per invocation through @azure/functions' invocation
+// model, 16 invocations in flight), over a bare @azure/data-tables loop that upserts exactly the rows
+// those handlers write for the same events: one upsertEntity call per row, 16 calls in flight.
+//
+// Run in a fresh process (the library keeps one programming model per process):
+//   LEDGER_STORAGE=<connection string> node dist/bench/function.js [events per round]
+import { TableClient } from "@azure/data-tables";
+import { CATALOG, functionNameOf } from "../src/catalog";
+import { settingsFromEnv } from "../src/config";
+import { findProjectRoot } from "../src/devhost/azurite";
+import { loadFunctionApp } from "../src/devhost/functionsHost";
+import { planEvent } from "../src/ingest";
+import { encodeProperties } from "../src/ledger/entity";
+import { createTableClient } from "../src/ledger/tables";
+import { mergeFacets } from "../src/ledger/writer";
+import { EventStream, loadTemplates, type BenchEvent } from "./events";
+
+export interface FunctionResult {
+  readonly eventsPerRound: number;
+  readonly rounds: number;
+  readonly concurrency: number;
+  readonly rowsPerEvent: number;
+  /** Handlers: events/s and the rows they planned per second (median of rounds). */
+  readonly handlerEventsPerSec: number;
+  readonly handlerRowsPerSec: number;
+  /** Baseline: upsertEntity calls per second, and the events whose rows they wrote per second. */
+  readonly baselineUpsertsPerSec: number;
+  readonly baselineEventsPerSec: number;
+  /**
+   * Handler events/s over baseline events/s, median over rounds of the two back-to-back runs: the same
+   * rows, so the per-event and the per-row view give one ratio.
+   */
+  readonly functionRatio: number;
+  readonly roundRatios: readonly number[];
+  /** The same over the whole run: all events / all handler time, over all baseline rows' events / all baseline time. */
+  readonly totalsRatio: number;
+  /** handlerEventsPerSec / baselineUpsertsPerSec: as if every event were one row. */
+  readonly eventsPerUpsertRatio: number;
+  readonly failedInvocations: number;
+  /** CPU of this process (not Azurite's): per handled event, and per baseline upsert. */
+  readonly handlerProcessCpuUsPerEvent: number;
+  readonly baselineProcessCpuUsPerRow: number;
+}
+
+const CONCURRENCY = 16;
+
+async function inFlight<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+interface Row {
+  readonly table: string;
+  readonly entity: { partitionKey: string; rowKey: string } & Record<string, unknown>;
+}
+
+/** The rows the handlers write for `events`, as they write them (a new state row: its facets merged over nothing). */
+function rowsOf(events: readonly BenchEvent[]): Row[] {
+  return events.flatMap((e) =>
+    planEvent(JSON.parse(e.text), e.family).writes.map((w) => {
+      const props = w.kind === "append" ? w.entity : encodeProperties(mergeFacets({}, w) ?? {});
+      return { table: w.table, entity: { partitionKey: w.partitionKey, rowKey: w.rowKey, ...props } };
+    }),
+  );
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+export async function measureFunction(options: { events?: number; rounds?: number } = {}): Promise<FunctionResult> {
+  const n = options.events ?? 300;
+  const rounds = options.rounds ?? 12;
+  const stream = new EventStream(loadTemplates(), 11);
+  const run = Date.now().toString(36);
+
+  // The app, as the host loads it; its tables get a prefix of their own.
+  process.env["LEDGER_TABLE_PREFIX"] = `Bf${run}`;
+  const app = loadFunctionApp(findProjectRoot(__dirname));
+  let failed = 0;
+  const invokeAll = (events: readonly BenchEvent[]) =>
+    inFlight(events, CONCURRENCY, async (e) => {
+      const outcome = await app.invoke(functionNameOf(e.family), JSON.parse(e.text));
+      if (outcome.status !== "succeeded") {
+        failed++;
+        if (failed <= 3) console.error(`bench: ${e.type} invocation failed: ${String(outcome.error)}`);
+      }
+    });
+
+  // The baseline: the same SDK, the same rows, in tables of its own.
+  const settings = settingsFromEnv();
+  const clients = new Map<string, TableClient>();
+  for (const table of new Set([...CATALOG.values()].flatMap((s) => s.tables))) {
+    const client = createTableClient(settings, `Bb${run}${table}`);
+    await client.createTable();
+    clients.set(table, client);
+  }
+  const upsertAll = (rows: readonly Row[]) => inFlight(rows, CONCURRENCY, (r) => clients.get(r.table)!.upsertEntity(r.entity).then(() => undefined));
+
+  // Warm-up: tables created, connections open, code compiled.
+  const warm = stream.take(300);
+  await invokeAll(warm);
+  await upsertAll(rowsOf(warm));
+
+  const handler: number[] = [];
+  const baseline: number[] = [];
+  const handlerCpuMs: number[] = [];
+  const baselineCpuMs: number[] = [];
+  let rowCount = 0;
+  let handlerSeconds = 0;
+  let baselineSeconds = 0;
+  for (let r = 0; r < rounds; r++) {
+    const events = stream.take(n);
+    const rows = rowsOf(events);
+    rowCount += rows.length;
+    const timeIt = async (fn: () => Promise<void>, cpu: number[]) => {
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      await fn();
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1e3);
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    };
+    const baselineRun = async () => {
+      const seconds = await timeIt(() => upsertAll(rows), baselineCpuMs);
+      baselineSeconds += seconds;
+      baseline.push(rows.length / seconds);
+    };
+    const handlerRun = async () => {
+      const seconds = await timeIt(() => invokeAll(events), handlerCpuMs);
+      handlerSeconds += seconds;
+      handler.push(n / seconds);
+    };
+    // Alternate which goes first, so that neither always meets a fuller Azurite.
+    if (r % 2 === 0) {
+      await baselineRun();
+      await handlerRun();
+    } else {
+      await handlerRun();
+      await baselineRun();
+    }
+  }
+  const rowsPerEvent = rowCount / (n * rounds);
+  const handlerEventsPerSec = median(handler);
+  const baselineUpsertsPerSec = median(baseline);
+  const baselineEventsPerSec = baselineUpsertsPerSec / rowsPerEvent;
+  // Each round's two runs are back to back; the median of their ratios is the least disturbed by
+  // whatever else the machine does meanwhile.
+  const ratios = handler.map((h, i) => h / (baseline[i]! / rowsPerEvent));
+  return {
+    eventsPerRound: n,
+    rounds,
+    concurrency: CONCURRENCY,
+    rowsPerEvent: round(rowsPerEvent, 3),
+    handlerEventsPerSec: Math.round(handlerEventsPerSec),
+    handlerRowsPerSec: Math.round(handlerEventsPerSec * rowsPerEvent),
+    baselineUpsertsPerSec: Math.round(baselineUpsertsPerSec),
+    baselineEventsPerSec: Math.round(baselineEventsPerSec),
+    functionRatio: round(median(ratios), 3),
+    roundRatios: ratios.map((r) => round(r, 3)),
+    totalsRatio: round(baselineSeconds / handlerSeconds, 3), // the same events both ways: events/s ratio = time ratio inverted
+    eventsPerUpsertRatio: round(handlerEventsPerSec / baselineUpsertsPerSec, 3),
+    failedInvocations: failed,
+    handlerProcessCpuUsPerEvent: Math.round((handlerCpuMs.reduce((a, b) => a + b, 0) * 1e3) / (n * rounds)),
+    baselineProcessCpuUsPerRow: Math.round((baselineCpuMs.reduce((a, b) => a + b, 0) * 1e3) / rowCount),
+  };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+if (require.main === module) {
+  const events = process.argv[2] ? Number(process.argv[2]) : undefined;
+  measureFunction(events ? { events } : {}).then(
+    (result) => {
+      process.stdout.write(JSON.stringify(result) + "\n");
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
