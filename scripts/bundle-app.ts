@@ -1,0 +1,31 @@
+// Bundles the compiled app (dist/src/app.js) into dist/src/app.bundle.js, the package's `main`.
+// Kept outside: the host-provided `@azure/functions-core`, and what the app loads only on rare paths
+// (`@azure/identity` for endpoint URLs, AJV's compiler for builds without generated validators), so
+// that a cold start parses none of it. The generated validators stay files beside the bundle.
+import * as path from "node:path";
+import { build } from "esbuild";
+import { findProjectRoot } from "../src/devhost/azurite";
+
+async function main(): Promise<void> {
+  const root = findProjectRoot(__dirname);
+  const started = Date.now();
+  const result = await build({
+    entryPoints: [path.join(root, "dist", "src", "app.js")],
+    outfile: path.join(root, "dist", "src", "app.bundle.js"),
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    sourcemap: true,
+    external: ["@azure/functions-core", "@azure/identity", "ajv", "ajv-formats"],
+    logLevel: "warning",
+    metafile: true,
+  });
+  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  console.log(`bundle-app: dist/src/app.bundle.js and its map, ${Math.round(bytes / 1024)} KiB, ${Date.now() - started} ms`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
