@@ -20,8 +20,24 @@ export function normalizePhoneNumber(value: string): string {
   return compact.startsWith("+") ? compact : `+${compact}`;
 }
 
-/** Parses a raw id with the ACS SDK and re-serializes it, canonicalizing phone numbers on the way. */
+const normalized = new Map<string, NormalizedIdentifier>();
+const MAX_CACHED = 10_000;
+
+/**
+ * Parses a raw id with the ACS SDK and re-serializes it, canonicalizing phone numbers on the way.
+ * The same users and numbers recur in event after event, so results are cached (bounded).
+ */
 export function normalizeRawId(rawId: string): NormalizedIdentifier {
+  let result = normalized.get(rawId);
+  if (!result) {
+    if (normalized.size >= MAX_CACHED) normalized.clear();
+    result = parseRawId(rawId);
+    normalized.set(rawId, result);
+  }
+  return result;
+}
+
+function parseRawId(rawId: string): NormalizedIdentifier {
   const parsed = createIdentifierFromRawId(rawId);
   if (parsed.kind === "phoneNumber") {
     const phoneNumber = normalizePhoneNumber(parsed.phoneNumber);

@@ -120,30 +120,30 @@ function messageFacts(d: MessageData): Properties {
 }
 
 /**
- * The message's current state; a delete removes the body, and older versions never win. Every change
- * sets (or clears) every property of the facet, so the newest version alone decides the row.
+ * A message event: its timeline row, and the message's current state. A delete removes the body, and
+ * older versions never win. Every change sets (or clears) every property of the facet, so the newest
+ * version alone decides the row.
  */
-function messageState(d: MessageData, change: Properties): LedgerWrite {
-  const facet: Facet = { name: "message", version: chatVersion(d.version), props: { ...messageFacts(d), ...change } };
-  return state("ChatMessages", [d.threadId], [d.messageId], facet);
-}
-
 function messageEvent(change: "received" | "edited" | "deleted") {
   return (e: Envelope<MessageData>): LedgerWrite[] => {
     const d = e.data;
+    const facts = messageFacts(d);
     const body = "messageBody" in d ? d.messageBody : undefined;
     const metadata = json(d.metadata);
-    let at = instant(d.composeTime);
-    let stateChange: Properties = { messageBody: body, metadata: metadata ?? null, editTime: null, deleteTime: null, deleted: false };
-    if ("editTime" in d) {
-      at = instant(d.editTime);
-      stateChange = { ...stateChange, editTime: at.iso };
-    }
-    if ("deleteTime" in d) {
-      at = instant(d.deleteTime);
-      stateChange = { messageBody: null, metadata: null, editTime: null, deleteTime: at.iso, deleted: true };
-    }
-    return [timelineRow(e, at, { change, ...messageFacts(d), messageBody: body, metadata }), messageState(d, stateChange)];
+    const deleted = "deleteTime" in d;
+    const at = instant(deleted ? d.deleteTime : "editTime" in d ? d.editTime : d.composeTime);
+    const current: Properties = {
+      ...facts,
+      messageBody: deleted ? null : body,
+      metadata: deleted ? null : metadata ?? null,
+      editTime: change === "edited" ? at.iso : null,
+      deleteTime: deleted ? at.iso : null,
+      deleted,
+    };
+    return [
+      timelineRow(e, at, { change, ...facts, messageBody: body, metadata }),
+      state("ChatMessages", [d.threadId], [d.messageId], { name: "message", version: chatVersion(d.version), props: current }),
+    ];
   };
 }
 
