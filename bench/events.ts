@@ -4,6 +4,7 @@
 // and ACS users drawn from pools. So nothing keyed by value (a cache, a table row) sees the same event
 // twice, and partitions fill as they would: many threads, users and customers; few own numbers.
 import * as fs from "node:fs";
+import { seededRandom } from "../src/devhost/seededRandom";
 import * as path from "node:path";
 import { CATALOG, type Family } from "../src/catalog";
 import { findProjectRoot } from "../src/devhost/azurite";
@@ -84,18 +85,6 @@ export function loadTemplates(root: string = PROJECT_ROOT): Template[] {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32), so every run sends the same traffic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hex = (n: number, width: number) => (n >>> 0).toString(16).padStart(width, "0").slice(-width);
 const TIME = /(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/g;
 const ACS_USER = /(8:acs:[0-9a-f-]{36}_)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/g;
@@ -136,7 +125,7 @@ export class EventStream {
     }
     this.#templates = templates;
     this.#total = sum;
-    this.#random = prng(seed);
+    this.#random = seededRandom(seed);
     this.#pools = pools;
   }
 

@@ -4,6 +4,7 @@ import { TableClient } from "@azure/data-tables";
 import { TABLES, type TableName } from "../src/catalog";
 import { settingsFromEnv, type LedgerSettings } from "../src/config";
 import { findProjectRoot } from "../src/devhost/azurite";
+export { seededRandom } from "../src/devhost/seededRandom";
 import { createTableClient, LedgerTables } from "../src/ledger/tables";
 import { LedgerWriter } from "../src/ledger/writer";
 
@@ -90,16 +91,4 @@ export async function inParallel<T, R>(items: readonly T[], concurrency: number,
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
-}
-
-/** A seeded pseudo-random source (mulberry32): the same seed, the same faults. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
