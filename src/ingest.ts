@@ -90,7 +90,6 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
     if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
     rawEvent ??= toJsonText(raw);
     const row: Properties = { ...w.props, ...common, rawEvent };
-    if (spec.preview === undefined && Object.hasOwn(w.props, "preview")) row["preview"] = undefined; // as `preview: spec.preview` in common did
     const entity = encodeOwnedProperties(row); // the row is ours: encoded in place of a copy when nothing changes
     assertWithinLimits(w.table, partitionKey, rowKey, entity, label);
     return { kind: "append", table: w.table, partitionKey, rowKey, entity };
