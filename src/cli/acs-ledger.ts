@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `acs-ledger <command> …`: one bin, one small module per command, each loaded only when it is
 // the one asked for, so that a command starts without paying for the others.
+import { runCli } from "./oneLine";
+
 type CommandMain = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 /** Command name → its module's `main`. Without a command name, `replay` runs (as it always has). */
@@ -30,12 +32,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   return (COMMANDS["replay"] as () => CommandMain)()(argv, env);
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error("acs-ledger failed:", error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli("acs-ledger", () => main());

@@ -3,7 +3,7 @@ import { ConcurrencyError, StorageError } from "../errors";
 import type { Properties, TableName } from "../catalog/spec";
 import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
 import { mergeAll } from "./merge";
-import { statusOf } from "./storageErrors";
+import { describeStorageError, statusOf } from "./storageErrors";
 import type { LedgerTables } from "./tables";
 
 /** A row ready to write: keys escaped, properties encoded and checked against the service's limits. */
@@ -138,19 +138,11 @@ export class LedgerWriter {
   }
 
   #storageError(error: unknown, doing: string, eventLabel: string): StorageError {
-    const status = statusOf(error);
     const name = (error as { name?: string } | null)?.name;
     const why =
       name === "AbortError" || name === "TimeoutError"
         ? `no answer within ${this.#tables.settings.requestTimeoutMs} ms`
-        : status !== undefined
-          ? `HTTP ${status}: ${firstLine(error)}`
-          : firstLine(error);
+        : describeStorageError(error);
     return new StorageError(`${eventLabel}: ${doing} failed (${why}); the invocation fails so that Event Grid retries`, { cause: error });
   }
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split("\n")[0] ?? "").slice(0, 300);
 }
