@@ -73,6 +73,11 @@ function chatStateFrom(env: Env): "all" | "thread" {
   return value;
 }
 
+/** Whether any of the settings {@link settingsFromEnv} reads storage from is set. */
+export function storageConfigured(env: Env): boolean {
+  return ["LEDGER_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri"].some((k) => (env[k] ?? "").trim() !== "");
+}
+
 function storageTarget(env: Env): StorageTarget {
   const value = nonEmpty(env["LEDGER_STORAGE"]) ?? nonEmpty(env["AzureWebJobsStorage"]);
   if (value !== undefined) return parseStorage(value);

@@ -97,7 +97,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
   return spec.normalize(e).map((w: LedgerWrite): PreparedWrite => {
     const partitionKey = buildKey(w.partitionKey);
     const rowKey = buildKey(w.rowKey);
-    if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
+    if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, identity: `${e.id}|${e.identityTag}`, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
     rawEvent ??= toJsonText(raw);
     const row: Properties = { ...w.props, ...common, rawEvent };
     const entity = encodeOwnedProperties(row); // the row is ours: encoded in place of a copy when nothing changes

@@ -2,6 +2,7 @@ import type { TableClient } from "@azure/data-tables";
 import { ConcurrencyError, StorageError } from "../errors";
 import type { Properties, TableName } from "../catalog/spec";
 import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
+import { mergeAll } from "./merge";
 import { rowKeyOf, StateCache, type CachedRow } from "./stateCache";
 import { describeStorageError, statusOf } from "./storageErrors";
 import type { LedgerTables } from "./tables";
@@ -21,11 +22,15 @@ export interface PreparedState {
   readonly partitionKey: string;
   readonly rowKey: string;
   readonly facets: readonly { readonly name: string; readonly version: string; readonly props: Properties }[];
+  /** The event's identity, `eventId|identityTag`: after the version, what orders two events' changes. */
+  readonly identity: string;
   /** Written with every applied change: which event last changed the row. */
   readonly common: Properties;
 }
 
 export type PreparedWrite = PreparedAppend | PreparedState;
+
+export { mergeAll, mergeFacets } from "./merge";
 
 /** What happened to one write: new row, row already there (redelivery), or state already newer. */
 export type WriteOutcome = "written" | "existing" | "unchanged";
@@ -38,8 +43,10 @@ const ENTITY_METADATA = new Set(["partitionKey", "rowKey", "etag", "timestamp", 
 /**
  * Writes prepared rows. Appends are `createEntity`, and a 409 means the row is already there (a
  * redelivery, or the SDK's own retry of an insert that succeeded): idempotent without a read.
- * Current-state rows are read-merge-write with ETags: create if absent, replace only if the ETag still
- * matches, and start again on 409/412/404. Every other storage failure is thrown, so Event Grid retries.
+ * Current-state rows are merge-write with ETags: a row this process knows (src/ledger/stateCache.ts) is
+ * merged in memory and replaced if its ETag still matches; an unknown one is created, or read first
+ * where such rows usually exist; a 409/412/404 reads and merges again. Every other storage failure is
+ * thrown, so Event Grid retries.
  */
 export class LedgerWriter {
   readonly #tables: LedgerTables;
@@ -162,39 +169,4 @@ export class LedgerWriter {
         : describeStorageError(error);
     return new StorageError(`${eventLabel}: ${doing} failed (${why}); the invocation fails so that Event Grid retries`, { cause: error });
   }
-}
-
-/**
- * Applies each facet that is newer than the stored one; `undefined` when nothing changes. The row's
- * `eventId`/`eventType` name the newest event (by version) that changed it, so that they too come out
- * the same whatever order the events arrived in.
- */
-export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
-  const out: Record<string, unknown> = { ...stored };
-  const newestStored = Object.entries(stored).reduce((max, [k, v]) => (k.startsWith("v_") && typeof v === "string" && v > max ? v : max), "");
-  let newestApplied: string | undefined;
-  for (const facet of w.facets) {
-    const versionKey = `v_${facet.name}`;
-    // Copies of one change (a chat message's thread-level event and its per-recipient ones) share a
-    // version; the event id breaks the tie, so the same copy wins whatever the arrival order.
-    const stamp = `${facet.version}|${String(w.common["eventId"])}`;
-    const storedStamp = out[versionKey];
-    if (typeof storedStamp === "string" && storedStamp >= stamp) continue;
-    // A facet carries its complete state: what it leaves out (null or undefined) is removed.
-    for (const [key, value] of Object.entries(facet.props)) {
-      if (value === null || value === undefined) delete out[key];
-      else out[key] = value;
-    }
-    out[versionKey] = stamp;
-    if (newestApplied === undefined || stamp > newestApplied) newestApplied = stamp;
-  }
-  if (newestApplied === undefined) return undefined;
-  return (newestApplied >= newestStored ? { ...out, ...w.common } : out) as Properties;
-}
-
-/** {@link mergeFacets} of several patches in order; `undefined` when none changes anything. */
-export function mergeAll(stored: Readonly<Record<string, unknown>>, patches: readonly PreparedState[]): Properties | undefined {
-  let merged: Properties | undefined;
-  for (const w of patches) merged = mergeFacets(merged ?? stored, w) ?? merged;
-  return merged;
 }
