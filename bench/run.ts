@@ -138,7 +138,7 @@ async function main(): Promise<void> {
       `requestsFloorRatio  ${fn.requests.requestsFloorRatio}  (${fn.requests.requestsPerEvent} requests/event, floor ${fn.requests.floorPerEvent}; target ${TARGETS.requestsFloorRatio})`,
       ...bigThreads.map(
         (b) =>
-          `big thread ${b.members}/${b.chatStateFrom}  ${b.floorRatio} of floor  (${b.requestsPerMessage} requests/message, ${b.stateRequestsPerMessage} on ChatMessages; ${b.etagConflicts} conflicts, ${b.concurrencyErrors} ConcurrencyErrors; ledger ${b.ledgerEqualsInOrder ? "=" : "≠"} in-order)`,
+          `big thread ${b.members}/${b.chatStateFrom}  ${b.floorRatio} of floor  (${b.requestsPerMessage} requests/message, ${b.stateRequestsPerMessage} on ChatMessages; ${b.etagConflicts} conflicts, ${b.retries} retries, ${b.concurrencyErrors} ConcurrencyErrors; ledger ${b.ledgerEqualsInOrder ? "=" : "≠"} in-order)`,
       ),
       `processCpuRatio  ${fn.processCpuRatio}  (${fn.handlerProcessCpuUsPerEvent} µs/event vs ${fn.baselineProcessCpuUsPerRow} µs/row × ${fn.rowsPerEvent}; target ${TARGETS.processCpuRatio})`,
       `cpuRatio       ${cpu.cpuRatio}  (plan ${cpu.planNs} ns / parse ${cpu.parseNs} ns per event; a figure)`,
