@@ -257,6 +257,7 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
   try {
     if (fromQuarantine) {
       if (!options.quiet) progress.out(`Replaying ${tables?.nameOf("QuarantinedEvents")}${describeFilter(fromQuarantine)}${dryRun ? " (dry run: nothing is written)" : ""}.`);
+      if (!options.quiet && (fromQuarantine.since || fromQuarantine.until)) progress.out("Events without a time are in no time range, so not replayed now (--without-time replays them).");
       await replayQuarantine(fromQuarantine, settings as LedgerSettings, tables as LedgerTables);
     } else {
       const inputs = pathInputs(paths, options.stdin ?? (() => process.stdin));
@@ -336,6 +337,7 @@ function describeFilter(filter: QuarantineFilter): string {
   if (filter.types?.length) parts.push(`type ${filter.types.join(" or ")}`);
   if (filter.since) parts.push(`events from ${filter.since.iso}`);
   if (filter.until) parts.push(`events before ${filter.until.iso}`);
+  if (filter.withoutTime) parts.push("events without a time");
   if (filter.includeResolved) parts.push("resolved rows included");
   return parts.length > 0 ? ` (${parts.join(", ")})` : "";
 }
