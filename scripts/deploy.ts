@@ -40,7 +40,7 @@ export const MESSAGES = {
     "Azure CLI (az) was not found on PATH. Install it from https://learn.microsoft.com/cli/azure/install-azure-cli, run 'az login', then try again.",
   notLoggedIn:
     "Azure CLI is not logged in. Run 'az login' (and 'az account set --subscription <id>' to pick a subscription), then try again.",
-  npmMissing: "npm was not found on PATH. Install Node.js 20 or later, then try again.",
+  npmMissing: "npm was not found on PATH. Install Node.js 22 (or later) with npm, then try again.",
 } as const;
 
 /** Oldest Azure CLI known to publish to Flex Consumption with config-zip (it then uses /api/publish). */
