@@ -1,7 +1,8 @@
 // Bundles the compiled app (src/app.js of the build this script is part of) into src/app.bundle.js
 // beside it, the package's `main` (dist/src/app.bundle.js).
 // Kept outside: the host-provided `@azure/functions-core`, and what the app loads only on rare paths
-// (`@azure/identity` for endpoint URLs, AJV's compiler for builds without generated validators), so
+// (`@azure/identity` for endpoint URLs, AJV's compiler for builds without generated validators,
+// `@azure/storage-blob` for the read API's quarantine replay), so
 // that a cold start parses none of it. The generated validators stay files beside the bundle.
 import * as path from "node:path";
 import { build } from "esbuild";
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
     target: "node20",
     format: "cjs",
     sourcemap: true,
-    external: ["@azure/functions-core", "@azure/identity", "ajv", "ajv-formats"],
+    external: ["@azure/functions-core", "@azure/identity", "@azure/storage-blob", "ajv", "ajv-formats"],
     logLevel: "warning",
     metafile: true,
   });
