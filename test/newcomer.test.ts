@@ -37,7 +37,7 @@ test("the runtime: deployed on Node 22, declared in engines, and the README and 
   assert.match(bicep, /param nodeVersion string = '22'\n/);
   assert.doesNotMatch(bicep, /'20'/, "Node 20 is past its end of life: not offered");
   const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
-  assert.match(readme, /\| Flex Consumption plan and function app \| `<prefix>-func-<hash>` \| Linux, Node 22,/);
+  assert.match(readme, /\| Flex Consumption plan and function app \| `<prefix>-plan-<hash>`, `<prefix>-func-<hash>` \| Linux, Node 22,/);
   assert.match(readme, /\*\*Node\.js 22\*\* and npm/);
   assert.doesNotMatch(readme, /Node\.js 20 or later/);
   assert.match(readme, /### Runtime/);

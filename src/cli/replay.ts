@@ -112,7 +112,7 @@ export function parseReplayArgs(argv: readonly string[], env: Readonly<Record<st
     const until = v.until === undefined ? undefined : instantOf("--until", v.until);
     if (since && until && since.iso >= until.iso) throw new UsageError("--since must be before --until");
     if (v["without-time"] && (since || until)) throw new UsageError("--without-time selects events that have no time: not with --since or --until");
-    if (account === undefined && !configured(env)) {
+    if (account === undefined && !storageConfigured(env)) {
       throw new UsageError("--from-quarantine reads the ledger's QuarantinedEvents table: set LEDGER_STORAGE or pass --account NAME (an embedded Azurite has no quarantine to replay)");
     }
     fromQuarantine = { types: v.type, since, until, includeResolved: v["include-resolved"] ?? false, ...(v["without-time"] ? { withoutTime: true } : {}) };
