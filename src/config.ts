@@ -33,6 +33,11 @@ export function settingsFromEnv(env: Env = process.env): LedgerSettings {
   return { storage: storageTarget(env), tablePrefix: tablePrefix(env), requestTimeoutMs: requestTimeout(env) };
 }
 
+/** Whether any of the settings {@link settingsFromEnv} reads storage from is set. */
+export function storageConfigured(env: Env): boolean {
+  return ["LEDGER_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri"].some((k) => (env[k] ?? "").trim() !== "");
+}
+
 function storageTarget(env: Env): StorageTarget {
   const value = nonEmpty(env["LEDGER_STORAGE"]) ?? nonEmpty(env["AzureWebJobsStorage"]);
   if (value !== undefined) return parseStorage(value);

@@ -81,13 +81,13 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
     subject: e.subject,
     deliverySchema: e.deliverySchema,
     ...(spec.preview === undefined ? {} : { preview: spec.preview }), // an absent value would only be dropped
-    ...deadLetterFields(raw),
+    ...deadLetterFields(raw, e.deliverySchema),
   };
   let rawEvent: string | undefined; // serialized once per event, and only if a row keeps it
   return spec.normalize(e).map((w: LedgerWrite): PreparedWrite => {
     const partitionKey = buildKey(w.partitionKey);
     const rowKey = buildKey(w.rowKey);
-    if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
+    if (w.kind === "state") return { kind: "state", table: w.table, partitionKey, rowKey, facets: w.facets, identity: `${e.id}|${e.identityTag}`, common: { eventId: e.id, eventType: e.type, eventSource: e.source } };
     rawEvent ??= toJsonText(raw);
     const row: Properties = { ...w.props, ...common, rawEvent };
     const entity = encodeOwnedProperties(row); // the row is ours: encoded in place of a copy when nothing changes
@@ -131,14 +131,22 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
   return { outcome: "quarantined", label, eventId, eventType, quarantine: q, writes: [{ kind: "append", table: "QuarantinedEvents", partitionKey, rowKey, entity }] };
 }
 
-/** What Event Grid adds to a dead-lettered event; kept on the rows when such an event is replayed. */
+/**
+ * What Event Grid adds to a dead-lettered event; kept on the rows when such an event is replayed.
+ * CloudEvents dead letters carry them in lower case (CloudEvents attribute names are lower case);
+ * the rows name them one way, whichever schema the event came in.
+ */
 const DEAD_LETTER_FIELDS = ["deadLetterReason", "deliveryAttempts", "lastDeliveryOutcome", "lastHttpStatusCode", "publishTime", "lastDeliveryAttemptTime"] as const;
+const DEAD_LETTER_SPELLINGS: Readonly<Record<Envelope["deliverySchema"], readonly (readonly [string, string])[]>> = {
+  EventGrid: DEAD_LETTER_FIELDS.map((name) => [name, name] as const),
+  CloudEvents: DEAD_LETTER_FIELDS.map((name) => [name.toLowerCase(), name] as const),
+};
 
-function deadLetterFields(raw: unknown): Properties {
+function deadLetterFields(raw: unknown, deliverySchema: Envelope["deliverySchema"]): Properties {
   const out: Properties = {};
   const event = raw as Record<string, unknown>;
-  for (const name of DEAD_LETTER_FIELDS) {
-    const value = Object.hasOwn(event, name) ? event[name] : undefined;
+  for (const [delivered, name] of DEAD_LETTER_SPELLINGS[deliverySchema]) {
+    const value = Object.hasOwn(event, delivered) ? event[delivered] : undefined;
     if (typeof value === "string" || typeof value === "number") out[name] = value;
   }
   return out;

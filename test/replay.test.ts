@@ -247,6 +247,56 @@ test("a dead-letter container in Azurite's blob service: blobs read, dead-letter
   assert.ok(missing.err.some((l) => l.includes("listing failed")), missing.err.join("\n"));
 });
 
+test("dead letters in both delivery schemas: CloudEvents' lower-case dead-letter fields land on the rows under the Event Grid names", async () => {
+  const connectionString = process.env["AZURITE_BLOB_CONNECTION_STRING"];
+  assert.ok(connectionString, "run-tests sets AZURITE_BLOB_CONNECTION_STRING");
+  const containerName = `deadletters${process.pid}${Math.floor(Math.random() * 1e6)}`;
+  const container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(containerName);
+  await container.create();
+  const eventGrid = {
+    ...withId(fixture("seed-002", SMS_RECEIVED), "dl-eg-sms"),
+    deadLetterReason: "MaxDeliveryAttemptsExceeded",
+    deliveryAttempts: 30,
+    lastDeliveryOutcome: "Probation",
+    publishTime: "2026-01-05T07:12:44.1234567Z",
+    lastDeliveryAttemptTime: "2026-01-06T07:10:01.7654321Z",
+    lastHttpStatusCode: 500,
+  };
+  const [cloudSample] = samplesOf("CloudEvents").filter((e) => e["type"] === SMS_RECEIVED);
+  assert.ok(cloudSample);
+  const cloudEvent = {
+    ...withId(cloudSample, "dl-ce-sms"),
+    deadletterreason: "TimeToLiveExceeded",
+    deliveryattempts: 7,
+    lastdeliveryoutcome: "TimedOut",
+    publishtime: "2026-01-05T08:00:00.5Z",
+    lastdeliveryattempttime: "2026-01-06T07:59:58.25Z",
+    lasthttpstatuscode: 503,
+  };
+  const put = (name: string, body: string) => container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
+  await put(`LEDGER-SMS/2026/1/5/7/${randomUUID()}.json`, JSON.stringify([eventGrid]));
+  await put(`LEDGER-SMS-CE/2026/1/5/8/${randomUUID()}.json`, JSON.stringify([cloudEvent]));
+
+  const settings = testSettings();
+  const { result, err } = await replay({ blob: { container: containerName, connectionString }, settings });
+  assert.equal(result.stored, 2, err.join("\n"));
+  assert.equal(result.exitCode, 0);
+  const fields = ["deadLetterReason", "deliveryAttempts", "lastDeliveryOutcome", "publishTime", "lastDeliveryAttemptTime", "lastHttpStatusCode"];
+  const deadLetterOf = (row: Row) => Object.fromEntries(fields.map((f) => [f, row[f]]));
+  const rows = await readTable(settings, "SmsMessages");
+  assert.equal(rows.length, 4); // from and to of each
+  for (const row of rows) {
+    const expected =
+      row["eventId"] === "dl-eg-sms"
+        ? { deliverySchema: "EventGrid", deadLetterReason: "MaxDeliveryAttemptsExceeded", deliveryAttempts: 30, lastDeliveryOutcome: "Probation", publishTime: "2026-01-05T07:12:44.1234567Z", lastDeliveryAttemptTime: "2026-01-06T07:10:01.7654321Z", lastHttpStatusCode: 500 }
+        : { deliverySchema: "CloudEvents", deadLetterReason: "TimeToLiveExceeded", deliveryAttempts: 7, lastDeliveryOutcome: "TimedOut", publishTime: "2026-01-05T08:00:00.5Z", lastDeliveryAttemptTime: "2026-01-06T07:59:58.25Z", lastHttpStatusCode: 503 };
+    assert.deepEqual({ deliverySchema: row["deliverySchema"], ...deadLetterOf(row) }, expected, `row of ${String(row["eventId"])}`);
+    // The lower-case spellings are not kept as well: one name per fact.
+    for (const f of fields) assert.equal(row[f.toLowerCase()], undefined);
+  }
+  assert.deepEqual(new Set(rows.map((r) => r["eventId"])), new Set(["dl-eg-sms", "dl-ce-sms"]));
+});
+
 test("re-running the same input yields identical tables", async () => {
   const dir = tmpDir();
   fs.writeFileSync(path.join(dir, "a.json"), JSON.stringify([...fixtureEvents(), UNKNOWN_EVENT]));

@@ -194,8 +194,8 @@ function messageEvent(change: "received" | "edited" | "deleted") {
       ...facts,
       messageBody: deleted ? null : body,
       metadata: deleted ? null : metadata,
-      editTime: change === "edited" ? at.iso : undefined,
-      deleteTime: deleted ? at.iso : undefined,
+      editTime: change === "edited" ? at.iso : null,
+      deleteTime: deleted ? at.iso : null,
       deleted,
     });
     return [

@@ -3,12 +3,13 @@
 // after the fact, from files, stdin, a blob container (Event Grid's dead letters) or the ledger's own
 // QuarantinedEvents table. The work is done by runReplay (src/replay); this is the command line.
 import { parseArgs } from "node:util";
-import { settingsFromEnv, type LedgerSettings } from "../config";
+import { settingsFromEnv, storageConfigured, type LedgerSettings } from "../config";
 import { startAzurite, type Azurite } from "../devhost/azurite";
 import { runReplay, type ReplayOptions } from "../replay";
 import type { BlobInputOptions } from "../replay/sources";
 import type { QuarantineFilter } from "../replay/quarantine";
 import { parseTimestamp, type Instant } from "../time";
+import { runCli, UsageError } from "./oneLine";
 
 export const USAGE = `Usage: acs-ledger replay [options] [PATH ...]
        npm run replay -- [options] [PATH ...]
@@ -51,7 +52,6 @@ Exit status: 0 when every event was stored or quarantined; 1 when an event could
 an input could not be read; 2 on a usage error; 130 when interrupted.
 `;
 
-class UsageError extends Error {}
 
 interface Parsed {
   readonly options: ReplayOptions;
@@ -165,10 +165,6 @@ function defaultBlobAccount(account: string | undefined, env: Readonly<Record<st
   throw new UsageError("--blob-container needs --blob-connection-string or --blob-account-url (the ledger's settings name no blob account)");
 }
 
-function configured(env: Readonly<Record<string, string | undefined>>): boolean {
-  return ["LEDGER_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri"].some((k) => (env[k] ?? "").trim() !== "");
-}
-
 /** Describes the target without printing a key or a SAS token. */
 function describeStorage(settings: LedgerSettings): string {
   const s = settings.storage;
@@ -210,7 +206,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
       if (account !== undefined) {
         settings = { ...settingsFromEnv({ ...env, LEDGER_STORAGE: `https://${account}.table.core.windows.net` }) };
         if (!options.quiet) out(`Ledger: account ${account} (${describeStorage(settings)}), signed in with DefaultAzureCredential.`);
-      } else if (configured(env)) {
+      } else if (storageConfigured(env)) {
         settings = settingsFromEnv(env);
         if (!options.quiet) out(`Ledger: ${describeStorage(settings)}${settings.tablePrefix ? `, table prefix ${settings.tablePrefix}` : ""}.`);
       } else {
@@ -245,12 +241,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error("acs-ledger replay failed:", error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli("acs-ledger replay", () => main());

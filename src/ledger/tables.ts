@@ -44,13 +44,14 @@ export class LedgerTables {
   }
 }
 
-export function createTableClient(settings: LedgerSettings, tableName: string): TableClient {
+/** `extra`: client options on top of the ledger's (e.g. no retries for a quick reachability check). */
+export function createTableClient(settings: LedgerSettings, tableName: string, extra: TableServiceClientOptions = {}): TableClient {
   const storage = settings.storage;
   if (storage.kind === "connectionString") {
-    const options: TableServiceClientOptions = { allowInsecureConnection: /(^|;)\s*(TableEndpoint=http:|DefaultEndpointsProtocol=http;)/i.test(storage.connectionString) };
+    const options: TableServiceClientOptions = { ...extra, allowInsecureConnection: /(^|;)\s*(TableEndpoint=http:|DefaultEndpointsProtocol=http;)/i.test(storage.connectionString) };
     return TableClient.fromConnectionString(storage.connectionString, tableName, options);
   }
   // Loaded only here: identity costs start-up time that connection-string users should not pay.
   const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
-  return new TableClient(storage.url, tableName, new DefaultAzureCredential(), { allowInsecureConnection: storage.url.startsWith("http:") });
+  return new TableClient(storage.url, tableName, new DefaultAzureCredential(), { ...extra, allowInsecureConnection: storage.url.startsWith("http:") });
 }

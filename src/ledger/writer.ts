@@ -2,7 +2,8 @@ import type { TableClient } from "@azure/data-tables";
 import { ConcurrencyError, StorageError } from "../errors";
 import type { Properties, TableName } from "../catalog/spec";
 import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
-import { statusOf } from "./storageErrors";
+import { mergeAll } from "./merge";
+import { describeStorageError, statusOf } from "./storageErrors";
 import type { LedgerTables } from "./tables";
 
 /** A row ready to write: keys escaped, properties encoded and checked against the service's limits. */
@@ -20,11 +21,15 @@ export interface PreparedState {
   readonly partitionKey: string;
   readonly rowKey: string;
   readonly facets: readonly { readonly name: string; readonly version: string; readonly props: Properties }[];
+  /** The event's identity, `eventId|identityTag`: after the version, what orders two events' changes. */
+  readonly identity: string;
   /** Written with every applied change: which event last changed the row. */
   readonly common: Properties;
 }
 
 export type PreparedWrite = PreparedAppend | PreparedState;
+
+export { mergeAll, mergeFacets } from "./merge";
 
 /** What happened to one write: new row, row already there (redelivery), or state already newer. */
 export type WriteOutcome = "written" | "existing" | "unchanged";
@@ -133,54 +138,11 @@ export class LedgerWriter {
   }
 
   #storageError(error: unknown, doing: string, eventLabel: string): StorageError {
-    const status = statusOf(error);
     const name = (error as { name?: string } | null)?.name;
     const why =
       name === "AbortError" || name === "TimeoutError"
         ? `no answer within ${this.#tables.settings.requestTimeoutMs} ms`
-        : status !== undefined
-          ? `HTTP ${status}: ${firstLine(error)}`
-          : firstLine(error);
+        : describeStorageError(error);
     return new StorageError(`${eventLabel}: ${doing} failed (${why}); the invocation fails so that Event Grid retries`, { cause: error });
   }
-}
-
-/**
- * Applies each facet that is newer than the stored one; `undefined` when nothing changes. The row's
- * `eventId`/`eventType` name the newest event (by version) that changed it, so that they too come out
- * the same whatever order the events arrived in.
- */
-export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
-  const out: Record<string, unknown> = { ...stored };
-  const newestStored = Object.entries(stored).reduce((max, [k, v]) => (k.startsWith("v_") && typeof v === "string" && v > max ? v : max), "");
-  let newestApplied: string | undefined;
-  for (const facet of w.facets) {
-    const versionKey = `v_${facet.name}`;
-    // Copies of one change (a chat message's thread-level event and its per-recipient ones) share a
-    // version; the event id breaks the tie, so the same copy wins whatever the arrival order.
-    const stamp = `${facet.version}|${String(w.common["eventId"])}`;
-    const storedStamp = out[versionKey];
-    if (typeof storedStamp === "string" && storedStamp >= stamp) continue;
-    // A facet carries its complete state: what it leaves out (null or undefined) is removed.
-    for (const [key, value] of Object.entries(facet.props)) {
-      if (value === null || value === undefined) delete out[key];
-      else out[key] = value;
-    }
-    out[versionKey] = stamp;
-    if (newestApplied === undefined || stamp > newestApplied) newestApplied = stamp;
-  }
-  if (newestApplied === undefined) return undefined;
-  return (newestApplied >= newestStored ? { ...out, ...w.common } : out) as Properties;
-}
-
-/** {@link mergeFacets} of several patches in order; `undefined` when none changes anything. */
-export function mergeAll(stored: Readonly<Record<string, unknown>>, patches: readonly PreparedState[]): Properties | undefined {
-  let merged: Properties | undefined;
-  for (const w of patches) merged = mergeFacets(merged ?? stored, w) ?? merged;
-  return merged;
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split("\n")[0] ?? "").slice(0, 300);
 }
