@@ -3,7 +3,7 @@
 // after the fact, from files, stdin, a blob container (Event Grid's dead letters) or the ledger's own
 // QuarantinedEvents table. The work is done by runReplay (src/replay); this is the command line.
 import { parseArgs } from "node:util";
-import { settingsFromEnv, type LedgerSettings } from "../config";
+import { accountSettings, settingsFromEnv, storageConfigured, type LedgerSettings } from "../config";
 import { startAzurite, type Azurite } from "../devhost/azurite";
 import { runReplay, type ReplayOptions } from "../replay";
 import type { BlobInputOptions } from "../replay/sources";
@@ -165,10 +165,6 @@ function defaultBlobAccount(account: string | undefined, env: Readonly<Record<st
   throw new UsageError("--blob-container needs --blob-connection-string or --blob-account-url (the ledger's settings name no blob account)");
 }
 
-function configured(env: Readonly<Record<string, string | undefined>>): boolean {
-  return ["LEDGER_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri"].some((k) => (env[k] ?? "").trim() !== "");
-}
-
 /** Describes the target without printing a key or a SAS token. */
 function describeStorage(settings: LedgerSettings): string {
   const s = settings.storage;
@@ -208,9 +204,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   try {
     if (needsStorage) {
       if (account !== undefined) {
-        settings = { ...settingsFromEnv({ ...env, LEDGER_STORAGE: `https://${account}.table.core.windows.net` }) };
+        settings = accountSettings(account, env);
         if (!options.quiet) out(`Ledger: account ${account} (${describeStorage(settings)}), signed in with DefaultAzureCredential.`);
-      } else if (configured(env)) {
+      } else if (storageConfigured(env)) {
         settings = settingsFromEnv(env);
         if (!options.quiet) out(`Ledger: ${describeStorage(settings)}${settings.tablePrefix ? `, table prefix ${settings.tablePrefix}` : ""}.`);
       } else {
