@@ -85,7 +85,7 @@ export function formatDriftTable(rows: readonly DriftRow[], columns?: number): s
   if (columns !== undefined) {
     for (const i of SHRINKABLE) {
       const over = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - columns;
-      if (over > 0) widths[i] = Math.max(MIN_SHRUNK, (widths[i] as number) - over);
+      if (over > 0) widths[i] = Math.max(MIN_SHRUNK, HEADERS[i].length, (widths[i] as number) - over);
     }
   }
   const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text);
