@@ -1,6 +1,6 @@
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { specFor } from "../src/catalog";
@@ -8,11 +8,11 @@ import { MAX_UNNAMED_PER_EVENT, namedPathsOf, unnamedDataPaths, unnamedPaths } f
 import { azuriteConnectionString, settingsFromEnv, type LedgerSettings } from "../src/config";
 import { loadFunctionApp, type LoadedFunctionApp } from "../src/devhost/functionsHost";
 import { formatDriftTable, readDrift } from "../src/cli/drift";
-import { DRIFT_RETRY_MS, DRIFT_WRITE_INTERVAL_MS, DriftWatch, type DriftRow } from "../src/ledger/drift";
+import { DRIFT_RETRY_MS, DRIFT_WRITE_INTERVAL_MS, DriftWatch, NEW_DRIFT_WARNING, type DriftRow } from "../src/ledger/drift";
 import { LedgerTables } from "../src/ledger/tables";
 import { startFaultyProxy, type FaultyProxy } from "./faults/proxy";
 import { loadSamples } from "../src/cli/demo";
-import { PROJECT_ROOT, readTable, testSettings } from "./helpers";
+import { PROJECT_ROOT, readTable, runScript, testSettings } from "./helpers";
 
 /*
  * The drift watch: which data paths a schema names (derived from the schema, so it follows the
@@ -225,16 +225,7 @@ test("a drift write that fails is logged and retried later; it never throws into
   );
 });
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.once("error", reject);
-    child.once("exit", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const runCli = (args: string[], env: NodeJS.ProcessEnv) => runScript(CLI, args, env);
 
 test("acs-ledger drift: the table as text and as JSON, a type filter, usage errors", async () => {
   const settings = testSettings();
@@ -297,4 +288,19 @@ test("on a terminal, long paths and ids are clipped to its width, and event-made
     "2 paths in 1 event type",
   ]);
   for (const l of lines) assert.ok(l.length <= 130, `${l.length}: ${l}`);
+});
+
+test("the optional alert rule in infra/main.bicep is off by default and queries the lines the function logs", async () => {
+  const bicep = fs.readFileSync(path.join(PROJECT_ROOT, "infra", "main.bicep"), "utf8");
+  assert.match(bicep, /\nparam enableDriftAlert bool = false\n/);
+  assert.match(bicep, /\nresource driftAlert 'Microsoft\.Insights\/scheduledQueryRules@[0-9-]+' = if \(enableDriftAlert\) \{\n/);
+  assert.ok(bicep.includes(`message startswith "${NEW_DRIFT_WARNING}"`), "the query finds new drift");
+  assert.ok(bicep.includes('traces | where message startswith "quarantined "'), "the query counts quarantines");
+  // The lines it looks for are the ones the function writes.
+  const unknown = { ...callStarted("drift-alert-q", {}), eventType: "Microsoft.Communication.EmailDeliveryReportReceived" };
+  const outcome = await host.invoke("callingEvents", unknown);
+  assert.equal(outcome.status, "succeeded");
+  assert.deepEqual(outcome.logs.filter((l) => l.category === "user").map((l) => l.message), ["quarantined Microsoft.Communication.EmailDeliveryReportReceived event drift-alert-q: UnknownEventType"]);
+  const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+  assert.ok(readme.includes(`message startswith "${NEW_DRIFT_WARNING}"`), "the README's query finds new drift");
 });

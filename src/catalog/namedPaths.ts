@@ -76,31 +76,48 @@ const MAX_SEGMENT = 64;
  */
 export function unnamedPaths(node: PathNode, data: unknown): string[] {
   const found: string[] = [];
-  walk(node, data, "", found);
+  walk(node, data, [], found);
   return found;
 }
 
-function walk(node: PathNode, value: unknown, at: string, found: string[]): void {
+/** `parents` holds the raw keys (and `*`) above `value`: a path string is built only for what is reported. */
+function walk(node: PathNode, value: unknown, parents: Parent[], found: string[]): void {
   if (node.free || typeof value !== "object" || value === null) return;
   if (Array.isArray(value)) {
     if (!node.items) return;
-    const path = `${at}/*`;
+    parents.push(ARRAY_ELEMENT);
     for (const element of value) {
-      walk(node.items, element, path, found);
-      if (found.length >= MAX_UNNAMED_PER_EVENT) return;
+      walk(node.items, element, parents, found);
+      if (found.length >= MAX_UNNAMED_PER_EVENT) break;
     }
+    parents.pop();
     return;
   }
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
     const child = node.properties.get(key);
-    if (child) walk(child, (value as Record<string, unknown>)[key], `${at}/${segment(key)}`, found);
-    else {
-      const path = `${at}/${segment(key)}`;
+    if (child) {
+      const v = (value as Record<string, unknown>)[key];
+      if (child.free || typeof v !== "object" || v === null) continue; // most values: nothing below to check
+      parents.push(key);
+      walk(child, v, parents, found);
+      parents.pop();
+    } else {
+      const path = pathOf(parents, key);
       if (!found.includes(path)) found.push(path); // the same key under two array elements
     }
     if (found.length >= MAX_UNNAMED_PER_EVENT) return;
   }
+}
+
+/** Marks "every element" among the parents (a `*` in a path is an array: no schema names a key `*`). */
+const ARRAY_ELEMENT: unique symbol = Symbol("*");
+type Parent = string | typeof ARRAY_ELEMENT;
+
+function pathOf(parents: readonly Parent[], key: string): string {
+  let path = "";
+  for (const p of parents) path += p === ARRAY_ELEMENT ? "/*" : `/${segment(p)}`;
+  return `${path}/${segment(key)}`;
 }
 
 /** A key as a JSON Pointer segment (`~` → `~0`, `/` → `~1`), shortened when very long. */

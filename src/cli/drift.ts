@@ -1,5 +1,6 @@
 // `acs-ledger drift`: lists the SchemaDrift table, the data property paths that stored events carried
-// and their schemas did not name (src/ledger/drift.ts). Same settings as `acs-ledger replay`.
+// and their schemas did not name (src/ledger/drift.ts). Same settings as `acs-ledger replay`. Run
+// through the acs-ledger bin (src/cli/acs-ledger.ts), which loads it on demand.
 import { odata } from "@azure/data-tables";
 import { parseArgs } from "node:util";
 import { accountSettings, settingsFromEnv, storageConfigured, type LedgerSettings } from "../config";
@@ -125,12 +126,3 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error("acs-ledger drift failed:", error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exit(1);
-    },
-  );
-}

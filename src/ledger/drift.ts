@@ -28,6 +28,9 @@ export const MAX_TRACKED_PATHS = 1_000;
 const SWEEP_INTERVAL_MS = 30_000;
 const MERGE_ATTEMPTS = 5;
 
+/** How the warning about a path new to the ledger starts (infra/main.bicep's alert and the README's query look for it). */
+export const NEW_DRIFT_WARNING = "schema drift: new data property path";
+
 /** Where the watch's warnings go: the invocation's logger in a function. */
 export interface DriftLog {
   warn(message: string): void;
@@ -135,7 +138,7 @@ export class DriftWatch {
       if (!created) await this.#merge(client, t, count, seen);
       t.recorded = true;
       t.nextWriteAt = this.#now() + DRIFT_WRITE_INTERVAL_MS;
-      if (created) log.warn(`schema drift: new data property path ${logSafe(t.path)} in ${logSafe(t.eventType)} events (recorded in SchemaDrift)`);
+      if (created) log.warn(`${NEW_DRIFT_WARNING} ${logSafe(t.path)} in ${logSafe(t.eventType)} events (recorded in SchemaDrift)`);
     } catch (error) {
       t.pending += count;
       t.nextWriteAt = this.#now() + DRIFT_RETRY_MS;
