@@ -6,3 +6,4 @@ import "./functions/sms";
 import "./functions/chat";
 import "./functions/calling";
 import "./functions/presence";
+import "./functions/read";

@@ -136,7 +136,7 @@ test("nothing compiles a schema when the app starts or validates: AJV's compiler
   const child = spawnSync(process.execPath, ["-e", script, JSON.stringify([...events, broken])], { encoding: "utf8", env: { ...process.env, LEDGER_STORAGE: "UseDevelopmentStorage=true" } });
   assert.equal(child.status, 0, child.stderr);
   const { functions, outcomes, loaded } = JSON.parse(child.stdout) as { functions: string[]; outcomes: string[]; loaded: string[] };
-  assert.equal(functions.length, 4);
+  assert.equal(functions.filter((name) => !name.startsWith("ledger")).length, 4, "the four Event Grid functions (the rest is the read API)");
   assert.equal(outcomes.filter((o) => o === "quarantined").length, 1, "every sample is stored; the broken event is quarantined");
   const ajv = loaded.filter((f) => f.startsWith("node_modules/ajv/"));
   assert.deepEqual(

@@ -135,7 +135,7 @@ function messageEvent(change: "received" | "edited" | "deleted") {
     const current: Properties = {
       ...facts,
       messageBody: deleted ? null : body,
-      metadata: deleted ? null : metadata ?? null,
+      metadata: deleted ? null : metadata,
       editTime: change === "edited" ? at.iso : null,
       deleteTime: deleted ? at.iso : null,
       deleted,
@@ -159,7 +159,7 @@ function participantState(threadId: string, version: string, rawId: string, disp
     props: {
       participantRawId: id.rawId,
       participantKind: id.kind,
-      displayName: displayName ?? null,
+      displayName,
       member,
       changedAt: at.iso,
       changedByRawId: changedBy.rawId,
@@ -194,7 +194,7 @@ function topicOf(properties: Record<string, unknown>): string | undefined {
 function threadPropertiesUpdated(e: Envelope<Static<typeof ThreadPropertiesUpdated> & ChatData>): LedgerWrite[] {
   const d = e.data;
   const at = instant(d.editTime);
-  const props = { topic: topicOf(d.properties) ?? null, properties: json(d.properties), ...identifierProps("editedBy", d.editedByCommunicationIdentifier), editTime: at.iso };
+  const props = { topic: topicOf(d.properties), properties: json(d.properties), ...identifierProps("editedBy", d.editedByCommunicationIdentifier), editTime: at.iso };
   return [timelineRow(e, at, props), state("ChatThreads", [d.threadId], THREAD_ROW, { name: "properties", version: chatVersion(d.version), props })];
 }
 

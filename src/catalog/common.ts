@@ -20,8 +20,11 @@ export const CommunicationIdentifier = Type.Object({
 });
 export type CommunicationIdentifier = Static<typeof CommunicationIdentifier>;
 
-/** Chat `version` arrives as a number in some events and as a string of digits in others. */
-export const ChatVersion = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: "^[0-9]{1,20}$" })]);
+/**
+ * Chat `version` arrives as a number in some events and as a string of digits in others; any size is
+ * accepted and compared exactly (see `chatVersion` in rows.ts).
+ */
+export const ChatVersion = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: "^[0-9]+$" })]);
 export type ChatVersion = Static<typeof ChatVersion>;
 
 /** Free-form string maps (chat message metadata, thread properties). */

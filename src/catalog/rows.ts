@@ -29,9 +29,17 @@ export function instantFromEpochSeconds(seconds: number, fallback: Instant): Ins
   return fromEpochSeconds(seconds) ?? fallback;
 }
 
-/** Chat versions are millisecond counters; fixed width makes them compare as text. */
+/**
+ * Chat versions are millisecond counters, sent as a number or a string of digits. Stamps compare as
+ * text and exactly, whatever the size or spelling: leading zeros are dropped, a number is written with
+ * all its digits (`String(1e21)` would be "1e+21"), up to 20 digits are zero-padded to 20, and longer
+ * ones are `:` (above every digit), their length in 7 digits, then the digits. A number above 2^53
+ * compares as the value the host's JSON parser handed over (digits past double precision are gone
+ * before the handler runs); a producer that sends such versions as strings keeps every digit.
+ */
 export function chatVersion(version: ChatVersion): string {
-  return String(version).padStart(20, "0");
+  const digits = typeof version === "number" ? BigInt(version).toString() : version.replace(/^0+(?=\d)/, "");
+  return digits.length <= 20 ? digits.padStart(20, "0") : `:${String(digits.length).padStart(7, "0")}${digits}`;
 }
 
 /** Maps and lists are kept whole, as JSON text (the ledger splits long text across properties). */

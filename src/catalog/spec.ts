@@ -37,8 +37,9 @@ export interface AppendRow {
 
 /**
  * A change to a current-state row. Each facet (a group of properties that change together) carries
- * its own version and its complete state; a facet is applied only over an older one, so arrival order
- * does not matter. A property that is `null` or `undefined` is removed.
+ * its own version. In its props, `undefined` (or a missing key) leaves the stored value unchanged and
+ * `null` removes it; each field takes the value of the newest event (version, then identity) that
+ * carried it, so arrival order does not matter (src/ledger/merge.ts).
  */
 export interface StatePatch {
   readonly kind: "state";

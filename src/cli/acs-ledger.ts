@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // `acs-ledger <command> …`: one bin, one small module per command, each loaded only when it is
 // the one asked for, so that a command starts without paying for the others.
+import { runCli } from "./oneLine";
+
 type CommandMain = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 /** Command name → its module's `main`. Without a command name, `replay` runs (as it always has). */
 const COMMANDS: Readonly<Record<string, () => CommandMain>> = {
   replay: () => (require("./replay") as typeof import("./replay")).main,
   drift: () => (require("./drift") as typeof import("./drift")).main,
+  query: () => (require("./query") as typeof import("./query")).main,
 };
 
 const USAGE = `Usage: acs-ledger <command> [options]   (npx acs-ledger …)
@@ -14,6 +17,7 @@ const USAGE = `Usage: acs-ledger <command> [options]   (npx acs-ledger …)
 Commands:
   replay    Push events through the ledger after the fact (files, stdin, blobs, the quarantine)
   drift     List the data property paths events carried that their schemas do not name
+  query     Read the ledger: SMS by number, chat threads, calls, users, the quarantine
 
 Run "acs-ledger <command> --help" for a command's options.
 `;
@@ -32,12 +36,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   return (COMMANDS["replay"] as () => CommandMain)()(argv, env);
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error("acs-ledger failed:", error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli("acs-ledger", () => main());

@@ -1,15 +1,19 @@
 // `npm run demo`: delivers every sample event to the compiled app, exactly as the Functions host
-// would, and prints what the ledger stored. Uses an embedded in-memory Azurite unless
-// LEDGER_STORAGE is already set, in which case that account is used (and written to).
+// would, and prints what the ledger stored. It always uses an embedded in-memory Azurite, whatever
+// the environment says, so that trying the quick start cannot write into a real ledger. Another
+// account only with `--storage`, and then only after saying what will be written where.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { functionNameOf, specFor, TABLES, type TableName } from "../catalog";
-import { settingsFromEnv } from "../config";
+import { parseStorage, settingsFromEnv, type LedgerSettings } from "../config";
 import { findProjectRoot, startAzurite, type Azurite } from "../devhost/azurite";
 import { loadFunctionApp } from "../devhost/functionsHost";
 import { decodeProperties } from "../ledger/entity";
 import { createTableClient, LedgerTables } from "../ledger/tables";
-import { statusOf } from "../ledger/storageErrors";
+import { describeStorageError, statusOf } from "../ledger/storageErrors";
+import { ConfigurationError } from "../errors";
+import { oneLine, runCli, UsageError } from "./oneLine";
 
 export interface SampleEvent {
   /** Path relative to the project root, e.g. `samples/cloudevents/….json`. */
@@ -45,7 +49,7 @@ export function loadSamples(root: string = findProjectRoot(__dirname)): SampleEv
 }
 
 export interface DemoOptions {
-  /** A storage connection string or table endpoint; default: LEDGER_STORAGE, else an embedded Azurite. */
+  /** A storage connection string or table endpoint URL (`--storage`); default: an embedded Azurite. */
   readonly storage?: string;
   readonly out?: (line: string) => void;
   readonly root?: string;
@@ -88,19 +92,27 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   let azurite: Azurite | undefined;
   try {
-    const storage = options.storage ?? nonEmpty(process.env["LEDGER_STORAGE"]);
-    if (storage !== undefined) {
-      process.env["LEDGER_STORAGE"] = storage;
-      out(`Storage: LEDGER_STORAGE is set, using that account (${describeStorage(storage)}); no Azurite started.`);
+    const ignored = STORAGE_SETTING.filter((name) => nonEmpty(process.env[name]) !== undefined);
+    if (options.storage === undefined && ignored.length > 0) {
+      out(`Storage: ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} set; the demo ignores ${ignored.length === 1 ? "it" : "them"} and uses its own Azurite (--storage writes elsewhere).`);
+    }
+    // The app reads its settings from the environment: only the demo's account may be there.
+    for (const name of Object.keys(process.env)) if (STORAGE_SETTING_PATTERN.test(name)) delete process.env[name];
+    settingsFromEnv({ ...process.env, LEDGER_STORAGE: "UseDevelopmentStorage=true" }); // a bad prefix or timeout fails now, before Azurite starts
+    let settings: LedgerSettings;
+    if (options.storage !== undefined) {
+      settings = explicitSettings(options.storage);
+      out(`Storage: --storage ${describeStorage(options.storage)}. The demo will write ${samples.length + 2} events there, and the rows stay:`);
+      out(`  tables ${TABLES.map((t) => `${settings.tablePrefix}${t}`).join(", ")} (created if missing), including 2 rows in ${settings.tablePrefix}QuarantinedEvents.`);
+      await checkReachable(settings, options.storage);
     } else {
       azurite = await startAzurite();
       process.env["LEDGER_STORAGE"] = azurite.connectionString;
-      delete process.env["LEDGER_TABLE_PREFIX"];
-      out(`Storage: started an embedded in-memory Azurite on 127.0.0.1:${azurite.tablePort} (${azurite.tableEndpoint}).`);
+      settings = settingsFromEnv();
+      out(`Storage: started an embedded in-memory Azurite on 127.0.0.1:${azurite.tablePort} (${azurite.tableEndpoint}); it is gone when the demo ends.`);
     }
-    const settings = settingsFromEnv(); // fails here, clearly, on a bad LEDGER_STORAGE or prefix
     const tables = new LedgerTables(settings);
-    if (settings.tablePrefix) out(`Table prefix: ${settings.tablePrefix}`);
+    if (settings.tablePrefix) out(`Table prefix: ${settings.tablePrefix} (LEDGER_TABLE_PREFIX)`);
 
     const app = loadFunctionApp(root);
     out(`Loaded the function app: ${[...app.functions.keys()].join(", ")}`);
@@ -213,9 +225,43 @@ function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
+/** The settings the app reads from the environment to find its storage (with per-family forms). */
+const STORAGE_SETTING_PATTERN = /^(LEDGER_STORAGE|AzureWebJobsStorage)/i;
+const STORAGE_SETTING = ["LEDGER_STORAGE", "AzureWebJobsStorage"];
+
+/** `--storage`, checked as the app will read it, into the environment the app reads. */
+function explicitSettings(storage: string): LedgerSettings {
+  try {
+    parseStorage(storage);
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new ConfigurationError(error.message.replace(/^LEDGER_STORAGE\b/, "--storage"));
+    throw error;
+  }
+  process.env["LEDGER_STORAGE"] = storage;
+  return settingsFromEnv();
+}
+
+/**
+ * One request, without the SDK's retries, before any event is delivered: a wrong or unreachable
+ * account then fails once, in a line, instead of once per event after several seconds each.
+ */
+async function checkReachable(settings: LedgerSettings, storage: string): Promise<void> {
+  const name = `${settings.tablePrefix}${TABLES[0]}`;
+  try {
+    const client = createTableClient(settings, name, { retryOptions: { maxRetries: 0 } });
+    await client.createTable({ abortSignal: AbortSignal.timeout(settings.requestTimeoutMs) });
+  } catch (error) {
+    if (statusOf(error) === 409) return; // the table exists
+    const errorName = (error as { name?: unknown } | null)?.name;
+    const why = errorName === "AbortError" || errorName === "TimeoutError" ? `no answer within ${settings.requestTimeoutMs} ms` : describeStorageError(error);
+    throw new ConfigurationError(`--storage ${describeStorage(storage)} cannot be used: creating table ${name} failed (${why})`);
+  }
+}
+
 /** Names the account without printing a key or SAS token. */
 function describeStorage(value: string): string {
   if (/^https?:\/\//i.test(value)) return value.split("?")[0] ?? value;
+  if (/^UseDevelopmentStorage=true;?$/i.test(value)) return "UseDevelopmentStorage=true (Azurite on 127.0.0.1:10002)";
   const field = (name: string) => new RegExp(`(?:^|;)\\s*${name}=([^;]*)`, "i").exec(value)?.[1];
   return field("TableEndpoint") ?? (field("AccountName") ? `account ${field("AccountName")}` : "connection string");
 }
@@ -224,12 +270,55 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-if (require.main === module) {
-  runDemo().then(
-    (result) => process.exit(result.failed === 0 ? 0 : 1),
-    (error: unknown) => {
-      console.error("demo failed:", error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exit(1);
-    },
-  );
+export const USAGE = `Usage: npm run demo -- [options]
+
+Delivers every sample event (samples/) and two bad ones to the compiled app, one invocation each, as
+the Functions host does, and prints what landed in which table. It starts its own in-memory Azurite
+and ignores LEDGER_STORAGE and AzureWebJobsStorage, so it never writes into a ledger by accident.
+LEDGER_TABLE_PREFIX and LEDGER_REQUEST_TIMEOUT_MS apply.
+
+Options:
+  --storage VALUE   Write to this account instead: a connection string or a table endpoint URL
+                    (https://ACCOUNT.table.core.windows.net, signed in with DefaultAzureCredential).
+                    The demo says what it will write where before it writes, and the rows stay.
+  -h, --help        This text.
+
+Exit status: 0 when every invocation succeeded; 1 when one failed, or storage or a setting is wrong;
+2 on a usage error.
+`;
+
+export interface DemoArgs {
+  readonly help: boolean;
+  readonly storage: string | undefined;
 }
+
+export function parseDemoArgs(argv: readonly string[]): DemoArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        storage: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(oneLine(error));
+  }
+  if (values.storage !== undefined && values.storage.trim() === "") throw new UsageError("--storage needs a connection string or a table endpoint URL");
+  return { help: values.help ?? false, storage: values.storage };
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const args = parseDemoArgs(argv);
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const result = await runDemo(args.storage !== undefined ? { storage: args.storage } : {});
+  return result.failed === 0 ? 0 : 1;
+}
+
+if (require.main === module) runCli("demo", () => main());

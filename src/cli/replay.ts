@@ -9,6 +9,7 @@ import { runReplay, type ReplayOptions } from "../replay";
 import type { BlobInputOptions } from "../replay/sources";
 import type { QuarantineFilter } from "../replay/quarantine";
 import { parseTimestamp, type Instant } from "../time";
+import { runCli, UsageError } from "./oneLine";
 
 export const USAGE = `Usage: acs-ledger replay [options] [PATH ...]
        npm run replay -- [options] [PATH ...]
@@ -51,7 +52,6 @@ Exit status: 0 when every event was stored or quarantined; 1 when an event could
 an input could not be read; 2 on a usage error; 130 when interrupted.
 `;
 
-class UsageError extends Error {}
 
 interface Parsed {
   readonly options: ReplayOptions;
@@ -241,12 +241,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error("acs-ledger replay failed:", error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli("acs-ledger replay", () => main());

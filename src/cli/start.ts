@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { findProjectRoot, freePort, startAzurite, type Azurite } from "../devhost/azurite";
+import { runCli } from "./oneLine";
 
 const TABLE_PORT = 10002;
 const BLOB_PORT = 10000;
@@ -41,7 +42,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runCli("start", main);

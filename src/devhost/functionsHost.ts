@@ -28,6 +28,21 @@ export interface InvocationOutcome {
   status: "succeeded" | "failed";
   error?: unknown;
   logs: HostLog[];
+  /** What the library hands back to the host (`getResponse`): an HTTP function's answer is in it. */
+  response?: { returnValue?: unknown };
+}
+/** An HTTP request as the host hands it to the worker (RpcHttp), after it has matched the route. */
+export interface HttpInvocation {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array;
+}
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
 }
 export interface LoadedFunctionApp {
   readonly functions: ReadonlyMap<string, RegisteredFunction>;
@@ -37,6 +52,8 @@ export interface LoadedFunctionApp {
   invoke(functionName: string, event: unknown): Promise<InvocationOutcome>;
   /** Sends raw RpcTypedData, e.g. `{ string: "not json" }`. */
   invokeTypedData(functionName: string, data: object): Promise<InvocationOutcome>;
+  /** Invokes an HTTP function; a failed invocation is what the host answers with a 500. */
+  invokeHttp(functionName: string, request: HttpInvocation): Promise<InvocationOutcome & { answer?: HttpAnswer }>;
 }
 
 // ---- the slice of the '@azure/functions-core' contract we use (types-core/index.d.ts) ----
@@ -259,8 +276,8 @@ async function invokeOne(app: AppState, started: () => Promise<void>, name: stri
       coreCtx.state = undefined;
     }
     if (post.error !== null && post.error !== undefined) throw post.error;
-    await invocModel.getResponse(context, post.result);
-    return { status: "succeeded", logs };
+    const response = (await invocModel.getResponse(context, post.result)) as { returnValue?: unknown };
+    return { status: "succeeded", logs, response };
   } catch (error) {
     // A failed invocation is what makes the host answer 500, so Event Grid retries.
     return { status: "failed", error, logs };
@@ -299,5 +316,35 @@ export function loadFunctionApp(projectRoot: string): LoadedFunctionApp {
     logs: app.logs,
     invoke: (functionName, event) => invokeOne(app, started, functionName, { json: JSON.stringify(event) }),
     invokeTypedData: (functionName, data) => invokeOne(app, started, functionName, data),
+    invokeHttp: async (functionName, request) => {
+      const outcome = await invokeOne(app, started, functionName, { http: toRpcHttp(request) });
+      const http = (outcome.response?.returnValue as { http?: RpcHttpResponse } | undefined)?.http;
+      return http ? { ...outcome, answer: fromRpcHttp(http) } : outcome;
+    },
   };
+}
+
+// ---- HTTP as the host passes it (RpcHttp; no HTTP streaming) ----
+interface RpcHttpResponse {
+  statusCode?: string;
+  headers?: Record<string, string>;
+  body?: { bytes?: Uint8Array; string?: string };
+}
+
+function toRpcHttp(request: HttpInvocation): Record<string, unknown> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of new URL(request.url).searchParams) query[name] ??= value;
+  return {
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    query,
+    params: request.params,
+    ...(request.body && request.body.length > 0 ? { body: { bytes: request.body } } : {}),
+  };
+}
+
+function fromRpcHttp(http: RpcHttpResponse): HttpAnswer {
+  const body = http.body?.bytes ? Buffer.from(http.body.bytes) : Buffer.from(http.body?.string ?? "", "utf8");
+  return { status: Number(http.statusCode ?? 200), headers: { ...(http.headers ?? {}) }, body };
 }

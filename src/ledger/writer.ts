@@ -2,7 +2,9 @@ import type { TableClient } from "@azure/data-tables";
 import { ConcurrencyError, StorageError } from "../errors";
 import type { Properties, TableName } from "../catalog/spec";
 import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
-import { statusOf } from "./storageErrors";
+import { mergeAll } from "./merge";
+import { rowKeyOf, StateCache, type CachedRow } from "./stateCache";
+import { describeStorageError, statusOf } from "./storageErrors";
 import type { LedgerTables } from "./tables";
 
 /** A row ready to write: keys escaped, properties encoded and checked against the service's limits. */
@@ -20,11 +22,15 @@ export interface PreparedState {
   readonly partitionKey: string;
   readonly rowKey: string;
   readonly facets: readonly { readonly name: string; readonly version: string; readonly props: Properties }[];
+  /** The event's identity, `eventId|identityTag`: after the version, what orders two events' changes. */
+  readonly identity: string;
   /** Written with every applied change: which event last changed the row. */
   readonly common: Properties;
 }
 
 export type PreparedWrite = PreparedAppend | PreparedState;
+
+export { mergeAll, mergeFacets } from "./merge";
 
 /** What happened to one write: new row, row already there (redelivery), or state already newer. */
 export type WriteOutcome = "written" | "existing" | "unchanged";
@@ -37,14 +43,18 @@ const ENTITY_METADATA = new Set(["partitionKey", "rowKey", "etag", "timestamp", 
 /**
  * Writes prepared rows. Appends are `createEntity`, and a 409 means the row is already there (a
  * redelivery, or the SDK's own retry of an insert that succeeded): idempotent without a read.
- * Current-state rows are read-merge-write with ETags: create if absent, replace only if the ETag still
- * matches, and start again on 409/412/404. Every other storage failure is thrown, so Event Grid retries.
+ * Current-state rows are merge-write with ETags: a row this process knows (src/ledger/stateCache.ts) is
+ * merged in memory and replaced if its ETag still matches; an unknown one is created, or read first
+ * where such rows usually exist; a 409/412/404 reads and merges again. Every other storage failure is
+ * thrown, so Event Grid retries.
  */
 export class LedgerWriter {
   readonly #tables: LedgerTables;
+  readonly #cache: StateCache;
 
-  constructor(tables: LedgerTables) {
+  constructor(tables: LedgerTables, cache: StateCache = new StateCache()) {
     this.#tables = tables;
+    this.#cache = cache;
   }
 
   get tables(): LedgerTables {
@@ -83,38 +93,57 @@ export class LedgerWriter {
     const w = patches[0];
     if (!w) return "unchanged";
     const client = await this.#client(w.table, eventLabel);
-    // Most state rows are new when first written, so try to create before paying for a read.
-    let current: { etag: string; props: Record<string, unknown> } | undefined;
-    for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
-      if (attempt > 0 || exists) {
-        if (attempt > 1) await backoff(attempt);
-        current = await this.#read(client, w, eventLabel);
+    const key = rowKeyOf(w.table, w.partitionKey, w.rowKey);
+    return this.#cache.exclusive(key, async () => {
+      // A row this process knows goes straight to a conditional write (or to nothing, if the known
+      // version already covers the patch); an unknown one is created first where that usually works.
+      const kind = `${w.table}\n${String(w.common["eventType"])}`;
+      let current: CachedRow | undefined = this.#cache.get(key);
+      const miss = !current;
+      let read = miss && (exists || this.#cache.likelyExists(kind));
+      for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
+        if (read) {
+          if (attempt > 1) await backoff(attempt);
+          current = await this.#read(client, w, eventLabel);
+          if (miss && attempt === 0) this.#cache.recordMiss(kind, current !== undefined);
+        }
+        read = true;
+        const merged = mergeAll(current?.props ?? {}, patches);
+        if (!merged) return "unchanged";
+        const entity = encodeProperties(merged);
+        assertWithinLimits(w.table, w.partitionKey, w.rowKey, entity, eventLabel);
+        const row = { partitionKey: w.partitionKey, rowKey: w.rowKey, ...entity };
+        try {
+          const written = current
+            ? await client.updateEntity(row, "Replace", { etag: current.etag, abortSignal: this.#timeout() })
+            : await client.createEntity(row, { abortSignal: this.#timeout() });
+          if (written.etag) this.#cache.set(key, { etag: written.etag, props: decodeProperties(entity) });
+          else this.#cache.forget(key);
+          if (miss && attempt === 0 && !current) this.#cache.recordMiss(kind, false);
+          return "written";
+        } catch (error) {
+          const status = statusOf(error);
+          // 409: created meanwhile; 412: changed meanwhile; 404: deleted meanwhile. Read again and re-merge.
+          if (status !== 409 && status !== 412 && status !== 404) throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
+          this.#cache.forget(key);
+          if (miss && attempt === 0 && !current) this.#cache.recordMiss(kind, true);
+        }
       }
-      const merged = mergeAll(current?.props ?? {}, patches);
-      if (!merged) return "unchanged";
-      const entity = encodeProperties(merged);
-      assertWithinLimits(w.table, w.partitionKey, w.rowKey, entity, eventLabel);
-      const row = { partitionKey: w.partitionKey, rowKey: w.rowKey, ...entity };
-      try {
-        if (current) await client.updateEntity(row, "Replace", { etag: current.etag, abortSignal: this.#timeout() });
-        else await client.createEntity(row, { abortSignal: this.#timeout() });
-        return "written";
-      } catch (error) {
-        const status = statusOf(error);
-        // 409: created meanwhile; 412: changed meanwhile; 404: deleted meanwhile. Read again and re-merge.
-        if (status !== 409 && status !== 412 && status !== 404) throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
-      }
-    }
-    throw new ConcurrencyError(`${eventLabel}: the ${w.table} row ${w.partitionKey}/${w.rowKey} changed under ${STATE_ATTEMPTS} attempts in a row`);
+      throw new ConcurrencyError(`${eventLabel}: the ${w.table} row ${w.partitionKey}/${w.rowKey} changed under ${STATE_ATTEMPTS} attempts in a row`);
+    });
   }
 
-  async #read(client: TableClient, w: PreparedState, eventLabel: string): Promise<{ etag: string; props: Record<string, unknown> } | undefined> {
+  async #read(client: TableClient, w: PreparedState, eventLabel: string): Promise<CachedRow | undefined> {
+    const cacheKey = rowKeyOf(w.table, w.partitionKey, w.rowKey);
     try {
       const entity = await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, { abortSignal: this.#timeout() });
       const props: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(entity)) if (!ENTITY_METADATA.has(key)) props[key] = value;
-      return { etag: entity.etag, props: decodeProperties(props) };
+      const row = { etag: entity.etag, props: decodeProperties(props) };
+      this.#cache.set(cacheKey, row);
+      return row;
     } catch (error) {
+      this.#cache.forget(cacheKey);
       if (statusOf(error) === 404) return undefined;
       throw this.#storageError(error, `reading its ${w.table} row`, eventLabel);
     }
@@ -133,54 +162,11 @@ export class LedgerWriter {
   }
 
   #storageError(error: unknown, doing: string, eventLabel: string): StorageError {
-    const status = statusOf(error);
     const name = (error as { name?: string } | null)?.name;
     const why =
       name === "AbortError" || name === "TimeoutError"
         ? `no answer within ${this.#tables.settings.requestTimeoutMs} ms`
-        : status !== undefined
-          ? `HTTP ${status}: ${firstLine(error)}`
-          : firstLine(error);
+        : describeStorageError(error);
     return new StorageError(`${eventLabel}: ${doing} failed (${why}); the invocation fails so that Event Grid retries`, { cause: error });
   }
-}
-
-/**
- * Applies each facet that is newer than the stored one; `undefined` when nothing changes. The row's
- * `eventId`/`eventType` name the newest event (by version) that changed it, so that they too come out
- * the same whatever order the events arrived in.
- */
-export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
-  const out: Record<string, unknown> = { ...stored };
-  const newestStored = Object.entries(stored).reduce((max, [k, v]) => (k.startsWith("v_") && typeof v === "string" && v > max ? v : max), "");
-  let newestApplied: string | undefined;
-  for (const facet of w.facets) {
-    const versionKey = `v_${facet.name}`;
-    // Copies of one change (a chat message's thread-level event and its per-recipient ones) share a
-    // version; the event id breaks the tie, so the same copy wins whatever the arrival order.
-    const stamp = `${facet.version}|${String(w.common["eventId"])}`;
-    const storedStamp = out[versionKey];
-    if (typeof storedStamp === "string" && storedStamp >= stamp) continue;
-    // A facet carries its complete state: what it leaves out (null or undefined) is removed.
-    for (const [key, value] of Object.entries(facet.props)) {
-      if (value === null || value === undefined) delete out[key];
-      else out[key] = value;
-    }
-    out[versionKey] = stamp;
-    if (newestApplied === undefined || stamp > newestApplied) newestApplied = stamp;
-  }
-  if (newestApplied === undefined) return undefined;
-  return (newestApplied >= newestStored ? { ...out, ...w.common } : out) as Properties;
-}
-
-/** {@link mergeFacets} of several patches in order; `undefined` when none changes anything. */
-export function mergeAll(stored: Readonly<Record<string, unknown>>, patches: readonly PreparedState[]): Properties | undefined {
-  let merged: Properties | undefined;
-  for (const w of patches) merged = mergeFacets(merged ?? stored, w) ?? merged;
-  return merged;
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split("\n")[0] ?? "").slice(0, 300);
 }

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
+import { describeStorageError } from "../ledger/storageErrors";
 import type { InputFormat } from "./jsonEvents";
 
 /** One input to read: a file, stdin, or a blob. Opened only when its turn comes. */
@@ -172,7 +173,7 @@ async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
   yield buffer;
 }
 
+/** One line: a storage error's status, code and message; any other error's first line. */
 export function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split("\n")[0] ?? "").slice(0, 300);
+  return describeStorageError(error);
 }

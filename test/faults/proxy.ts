@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 export interface FaultyProxy {
   readonly endpoint: string;
   readonly counts: { forwarded: number; refused: number; lostAnswers: number; hung: number };
+  /** Every request received, as `METHOD path?query` (decoded), in order; tests may empty it. */
+  readonly requests: string[];
   close(): Promise<void>;
 }
 
@@ -26,7 +28,9 @@ export interface Faults {
 export async function startFaultyProxy(targetPort: number, faults: Faults): Promise<FaultyProxy> {
   const counts = { forwarded: 0, refused: 0, lostAnswers: 0, hung: 0 };
   const hung = new Set<http.ServerResponse>();
+  const requests: string[] = [];
   const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${decodeURIComponent(req.url ?? "")}`);
     const roll = faults.random();
     const refuse = faults.refuse ?? 0, lose = faults.loseAnswer ?? 0, hang = faults.hang ?? 0;
     if (roll < hang) {
@@ -65,6 +69,7 @@ export async function startFaultyProxy(targetPort: number, faults: Faults): Prom
   return {
     endpoint: `http://127.0.0.1:${port}/devstoreaccount1`,
     counts,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hung) res.destroy();
