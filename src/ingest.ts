@@ -1,5 +1,6 @@
 import { specFor, validatorFor, functionNameOf, UNCATALOGED_FAMILIES } from "./catalog";
 import type { AnySpec, Family, LedgerWrite, Properties } from "./catalog/spec";
+import type { LedgerSettings } from "./config";
 import { readEnvelope, type Envelope } from "./envelope";
 import { assertWithinLimits, encodeOwnedProperties, encodeProperties } from "./ledger/entity";
 import { buildKey, sha256Hex } from "./ledger/keys";
@@ -68,8 +69,17 @@ export function planEvent(event: unknown, receiver: Receiver): Plan {
 
 export async function ingestEvent(event: unknown, receiver: Receiver, writer: LedgerWriter): Promise<IngestResult> {
   const plan = planEvent(event, receiver);
-  const outcomes = await writer.write(plan.writes, plan.label);
+  const outcomes = await writer.write(writesToApply(plan, writer.tables.settings), plan.label);
   return { plan, outcomes };
+}
+
+/**
+ * The writes of a plan that the settings apply: with `chatStateFrom: "thread"`, a user-level chat
+ * event writes its own row only, and its thread-level copy alone changes the current-state rows.
+ */
+export function writesToApply(plan: Plan, settings: Pick<LedgerSettings, "chatStateFrom">): readonly PreparedWrite[] {
+  if (settings.chatStateFrom !== "thread" || plan.outcome !== "stored" || specFor(plan.eventType)?.level !== "user") return plan.writes;
+  return plan.writes.filter((w) => w.kind === "append");
 }
 
 function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): PreparedWrite[] {

@@ -220,6 +220,14 @@ describe("infra files generated from the catalog", () => {
     assert.match(main, /name: 'FC1'\n\s+tier: 'FlexConsumption'/);
     assert.match(main, /0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3/, "Storage Table Data Contributor");
     assert.match(main, /name: 'LEDGER_STORAGE'\n\s+value: 'https:\/\/\$\{ledgerStorage\.name\}\.table\./);
+    // Family accounts: one per listed family, its tables there only, the app's setting pointing at it.
+    assert.match(main, /param familyAccounts array = \[\]/);
+    assert.match(main, /loadJsonContent\('ledger-tables\.json'\)\.familyTables/);
+    assert.match(main, /for table in filter\(ledgerTables, t => !contains\(splitTables, t\)\)/);
+    assert.match(main, /name: 'LEDGER_STORAGE_\$\{toUpper\(family\)\}'/);
+    // The chat subscription includes the thread-level events, so the app lets them alone drive the state rows.
+    assert.match(main, /name: 'LEDGER_CHAT_STATE_FROM'\n\s+value: chatStateFrom/);
+    assert.ok(JSON.parse(readFileSync(join(ROOT, "infra", "event-types.json"), "utf8")).families.find((f: { family: string }) => f.family === "chat").eventTypes.includes("Microsoft.Communication.ChatMessageReceivedInThread"));
     const topic = readFileSync(join(ROOT, "infra", "modules", "system-topic.bicep"), "utf8");
     assert.match(topic, /topicType: 'Microsoft\.Communication\.CommunicationServices'/);
     for (const text of [main, subscriptions, topic]) {
@@ -450,7 +458,16 @@ describe("deploy: failing early with a clear message", () => {
     const bad = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--max-delivery-attempts", "31"]);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, "error: --max-delivery-attempts must be between 1 and 30, got 31.\n");
-    assert.deepEqual([...unknown.calls, ...bad.calls], []);
+    const family = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--family-accounts", "chat,email"]);
+    assert.equal(family.code, 2);
+    assert.equal(family.stderr, "error: --family-accounts takes families from sms, chat, calling, presence; got 'email'.\n");
+    assert.deepEqual([...unknown.calls, ...bad.calls, ...family.calls], []);
+  });
+
+  test("--family-accounts passes the families whose tables get an account of their own", () => {
+    const run = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--family-accounts", "chat, sms,chat"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(parameters(deployments(run, "main.bicep")[0]).familyAccounts, '["chat","sms"]');
   });
 
   test("--help prints usage and runs nothing", () => {
