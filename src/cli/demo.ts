@@ -80,6 +80,7 @@ const SHOW: Record<TableName, readonly string[]> = {
   Calls: ["startedAt", "endedAt", "durationOfCall"],
   UserDisconnects: ["disconnectedAt", "eventType", "deliverySchema"],
   QuarantinedEvents: ["reasonCode", "reason"],
+  SchemaDrift: ["eventType", "path", "count"],
 };
 const EXAMPLES = 3;
 

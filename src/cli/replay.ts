@@ -3,7 +3,7 @@
 // after the fact, from files, stdin, a blob container (Event Grid's dead letters) or the ledger's own
 // QuarantinedEvents table. The work is done by runReplay (src/replay); this is the command line.
 import { parseArgs } from "node:util";
-import { settingsFromEnv, storageConfigured, type LedgerSettings } from "../config";
+import { accountSettings, settingsFromEnv, storageConfigured, type LedgerSettings } from "../config";
 import { startAzurite, type Azurite } from "../devhost/azurite";
 import { runReplay, type ReplayOptions } from "../replay";
 import type { BlobInputOptions } from "../replay/sources";
@@ -204,7 +204,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   try {
     if (needsStorage) {
       if (account !== undefined) {
-        settings = { ...settingsFromEnv({ ...env, LEDGER_STORAGE: `https://${account}.table.core.windows.net` }) };
+        settings = accountSettings(account, env);
         if (!options.quiet) out(`Ledger: account ${account} (${describeStorage(settings)}), signed in with DefaultAzureCredential.`);
       } else if (storageConfigured(env)) {
         settings = settingsFromEnv(env);
