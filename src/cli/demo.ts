@@ -8,7 +8,8 @@ import { parseArgs } from "node:util";
 import { functionNameOf, specFor, TABLES, type TableName } from "../catalog";
 import { parseStorage, settingsFromEnv, type LedgerSettings } from "../config";
 import { findProjectRoot, startAzurite, type Azurite } from "../devhost/azurite";
-import { loadFunctionApp } from "../devhost/functionsHost";
+import { loadFunctionApp, type LoadedFunctionApp } from "../devhost/functionsHost";
+import { serveArgs, serveUntilStopped } from "../devhost/server";
 import { decodeProperties } from "../ledger/entity";
 import { createTableClient, LedgerTables } from "../ledger/tables";
 import { describeStorageError, statusOf } from "../ledger/storageErrors";
@@ -53,6 +54,8 @@ export interface DemoOptions {
   readonly storage?: string;
   readonly out?: (line: string) => void;
   readonly root?: string;
+  /** Runs once the tables are shown, before Azurite stops (`--serve`: the API, viewer and webhook). */
+  readonly serve?: (app: LoadedFunctionApp, out: (line: string) => void) => Promise<void>;
 }
 
 export interface DemoResult {
@@ -164,6 +167,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     out("");
     out(failed === 0 ? "Done: every invocation succeeded." : `Done: ${failed} invocation(s) FAILED.`);
+    if (options.serve) await options.serve(app, out);
     return { succeeded, failed, stored, quarantined, rows };
   } finally {
     if (azurite) {
@@ -281,6 +285,9 @@ Options:
   --storage VALUE   Write to this account instead: a connection string or a table endpoint URL
                     (https://ACCOUNT.table.core.windows.net, signed in with DefaultAzureCredential).
                     The demo says what it will write where before it writes, and the rows stay.
+  --serve           Then keep serving on 127.0.0.1 until Ctrl-C: the read API and the viewer
+                    (/api/ledger/viewer) and the Event Grid webhook (/runtime/webhooks/eventgrid)
+  --port N          The port to serve on (default 7071)
   -h, --help        This text.
 
 Exit status: 0 when every invocation succeeded; 1 when one failed, or storage or a setting is wrong;
@@ -312,12 +319,13 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  const args = parseDemoArgs(argv);
+  const { serve, rest } = serveArgs(argv);
+  const args = parseDemoArgs(rest);
   if (args.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const result = await runDemo(args.storage !== undefined ? { storage: args.storage } : {});
+  const result = await runDemo({ ...(args.storage !== undefined ? { storage: args.storage } : {}), ...(serve ? { serve: (app, out) => serveUntilStopped(app, serve.port, out) } : {}) });
   return result.failed === 0 ? 0 : 1;
 }
 
