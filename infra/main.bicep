@@ -26,12 +26,11 @@ param systemTopicResourceGroup string = resourceGroup().name
 @description('Blob container that receives events Event Grid could not deliver.')
 param deadLetterContainerName string = 'eventgrid-deadletters'
 
-@description('Node.js major version of the Functions runtime.')
+@description('Node.js major version of the Functions runtime. 22: Node 20 reached its end of life in April 2026, and the Azure SDK packages the app uses declare node >= 22.')
 @allowed([
-  '20'
   '22'
 ])
-param nodeVersion string = '20'
+param nodeVersion string = '22'
 
 @description('Flex Consumption scale-out limit.')
 @minValue(40)

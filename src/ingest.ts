@@ -7,7 +7,7 @@ import { assertWithinLimits, encodeOwnedProperties, encodeProperties } from "./l
 import { buildKey, sha256Hex } from "./ledger/keys";
 import type { LedgerWriter, PreparedWrite, WriteOutcome } from "./ledger/writer";
 import { toJsonText } from "./jsonText";
-import { ascendingTimeKey, parseTimestamp } from "./time";
+import { ascendingTimeKey, NO_TIME_KEY, parseTimestamp } from "./time";
 import { describeErrors, type SchemaError } from "./validation";
 
 /*
@@ -130,7 +130,7 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
   const label = labelOf(eventType, eventId);
   const partitionKey = buildKey([eventType ?? "(no type)"]);
   const rowKey = buildKey([
-    time ? ascendingTimeKey(time) : "(no time)",
+    time ? ascendingTimeKey(time) : NO_TIME_KEY,
     eventId ?? `(no id) sha256:${sha256Hex(raw).slice(0, 32)}`,
     sha256Hex(`${(source ?? "").toLowerCase()}\n${eventType ?? ""}`).slice(0, 10),
     receiver === "any" ? "replay" : functionNameOf(receiver),

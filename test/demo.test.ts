@@ -51,7 +51,7 @@ test("with LEDGER_STORAGE set, the demo still writes only into its own Azurite, 
   const prefix = `DemoEnv${randomInt(1e9)}`;
   const run = await demo([], { LEDGER_STORAGE: STORAGE, AzureWebJobsStorage: STORAGE, LEDGER_TABLE_PREFIX: prefix });
   assert.equal(run.code, 0, run.stderr + run.stdout);
-  assert.match(run.stdout, /^Storage: LEDGER_STORAGE, AzureWebJobsStorage are set; the demo ignores them and uses its own Azurite \(--storage writes elsewhere\)\.$/m);
+  assert.match(run.stdout, /^Storage: AzureWebJobsStorage, LEDGER_STORAGE are set; the demo ignores them and uses its own Azurite \(--storage writes elsewhere\)\.$/m);
   assert.match(run.stdout, /^Storage: started an embedded in-memory Azurite on 127\.0\.0\.1:\d+ /m);
   assert.match(run.stdout, new RegExp(`^Table prefix: ${prefix} \\(LEDGER_TABLE_PREFIX\\)$`, "m"));
   assert.match(run.stdout, new RegExp(`^  ${prefix}QuarantinedEvents — 2 rows$`, "m"));

@@ -531,7 +531,7 @@ test("the command line's options: blob account defaults to the ledger's, quarant
   const account = parseReplayArgs(["--account", "acsledgerled1a2b", "--blob-container", "eventgrid-deadletters"], {});
   assert.equal(account.account, "acsledgerled1a2b");
   assert.deepEqual(account.options.blob, { container: "eventgrid-deadletters", accountUrl: "https://acsledgerled1a2b.blob.core.windows.net" });
-  const q = parseReplayArgs(["--from-quarantine", "--type", "A", "--type", "B", "--since", "2026-01-05", "--until", "2026-01-06T12:00:00+01:00", "--include-resolved", "--concurrency", "8"], {});
+  const q = parseReplayArgs(["--from-quarantine", "--type", "A", "--type", "B", "--since", "2026-01-05", "--until", "2026-01-06T12:00:00+01:00", "--include-resolved", "--concurrency", "8"], { LEDGER_STORAGE: azurite });
   assert.deepEqual(q.options.fromQuarantine, {
     types: ["A", "B"],
     since: parseTimestamp("2026-01-05T00:00:00Z"),
@@ -540,7 +540,7 @@ test("the command line's options: blob account defaults to the ledger's, quarant
   });
   assert.equal(q.options.concurrency, 8);
   assert.throws(() => parseReplayArgs(["--blob-container", "deadletters", "a.json"], {}), /needs --blob-connection-string or --blob-account-url/);
-  assert.throws(() => parseReplayArgs(["--from-quarantine", "--since", "2026-01-06", "--until", "2026-01-05"], {}), /--since must be before --until/);
+  assert.throws(() => parseReplayArgs(["--from-quarantine", "--since", "2026-01-06", "--until", "2026-01-05"], { LEDGER_STORAGE: azurite }), /--since must be before --until/);
 });
 
 const runCli = (args: string[], env: NodeJS.ProcessEnv, input?: string) => runScript(CLI, args, env, input);

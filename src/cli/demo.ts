@@ -95,12 +95,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   let azurite: Azurite | undefined;
   try {
-    const ignored = STORAGE_SETTING.filter((name) => nonEmpty(process.env[name]) !== undefined);
+    const ignored = Object.keys(process.env).filter((name) => STORAGE_SETTING.test(name) && nonEmpty(process.env[name]) !== undefined).sort();
     if (options.storage === undefined && ignored.length > 0) {
       out(`Storage: ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} set; the demo ignores ${ignored.length === 1 ? "it" : "them"} and uses its own Azurite (--storage writes elsewhere).`);
     }
     // The app reads its settings from the environment: only the demo's account may be there.
-    for (const name of Object.keys(process.env)) if (STORAGE_SETTING_PATTERN.test(name)) delete process.env[name];
+    for (const name of Object.keys(process.env)) if (STORAGE_SETTING.test(name)) delete process.env[name];
     settingsFromEnv({ ...process.env, LEDGER_STORAGE: "UseDevelopmentStorage=true" }); // a bad prefix or timeout fails now, before Azurite starts
     let settings: LedgerSettings;
     if (options.storage !== undefined) {
@@ -229,18 +229,12 @@ function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-/** The settings the app reads from the environment to find its storage (with per-family forms). */
-const STORAGE_SETTING_PATTERN = /^(LEDGER_STORAGE|AzureWebJobsStorage)/i;
-const STORAGE_SETTING = ["LEDGER_STORAGE", "AzureWebJobsStorage"];
+/** The settings the app finds its storage by: LEDGER_STORAGE, its per-family forms, AzureWebJobsStorage*. */
+const STORAGE_SETTING = /^(LEDGER_STORAGE|AzureWebJobsStorage)/i;
 
 /** `--storage`, checked as the app will read it, into the environment the app reads. */
 function explicitSettings(storage: string): LedgerSettings {
-  try {
-    parseStorage(storage);
-  } catch (error) {
-    if (error instanceof ConfigurationError) throw new ConfigurationError(error.message.replace(/^LEDGER_STORAGE\b/, "--storage"));
-    throw error;
-  }
+  parseStorage(storage, "--storage");
   process.env["LEDGER_STORAGE"] = storage;
   return settingsFromEnv();
 }
