@@ -26,12 +26,11 @@ param systemTopicResourceGroup string = resourceGroup().name
 @description('Blob container that receives events Event Grid could not deliver.')
 param deadLetterContainerName string = 'eventgrid-deadletters'
 
-@description('Node.js major version of the Functions runtime.')
+@description('Node.js major version of the Functions runtime. 22: Node 20 reached its end of life in April 2026, and the Azure SDK packages the app uses declare node >= 22.')
 @allowed([
-  '20'
   '22'
 ])
-param nodeVersion string = '20'
+param nodeVersion string = '22'
 
 @description('Flex Consumption scale-out limit.')
 @minValue(40)
@@ -48,6 +47,22 @@ param instanceMemoryMB int = 2048
 
 @description('Optional object ID of a person or group who reads the ledger and replays dead letters (granted table and blob data roles on the ledger account).')
 param operatorPrincipalId string = ''
+
+@description('Optional alert rule on Application Insights: fires on new schema drift (a data property path no schema names) or on a rise in quarantined events. Off by default.')
+param enableDriftAlert bool = false
+
+@description('Action groups (resource IDs) the drift alert notifies. Without any, the alert shows in the portal only.')
+param driftAlertActionGroupIds array = []
+
+@description('Quarantines in an hour count as a rise above this many, and above 3 times the hourly average of the two days before.')
+@minValue(1)
+param quarantineAlertFloor int = 10
+
+@description('Optional: the client (application) ID of a Microsoft Entra app registration. When set, App Service Authentication signs every user in with Entra ID before the read API and the viewer answer (the function key is still required); the Event Grid webhook stays key-only. Its client secret goes in the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET. Off (empty) by default.')
+param viewerAuthClientId string = ''
+
+@description('The Entra tenant of that app registration (default: the deployment\'s tenant).')
+param viewerAuthTenantId string = tenant().tenantId
 
 @description('Families whose tables get a storage account of their own (the app setting LEDGER_STORAGE_<FAMILY>); the others, the quarantine and the dead letters stay in the ledger account.')
 @allowed([
@@ -228,6 +243,55 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// Optional: new schema drift, or a rise in quarantines. The function logs each new drift path once per
+// ledger ("schema drift: new data property path …", src/ledger/drift.ts) and each quarantined event
+// ("quarantined …", src/handler.ts); this hourly query over two days of traces finds both.
+resource driftAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = if (enableDriftAlert) {
+  name: '${namePrefix}-drift-alert-${token}'
+  location: location
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'ACS ledger: schema drift or more quarantines'
+    description: 'A stored event carried a data property path no schema names (list them: acs-ledger drift), or quarantined events in an hour rose above ${quarantineAlertFloor} and 3 times their hourly average.'
+    enabled: true
+    severity: 3
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    overrideQueryTimeRange: 'P2D'
+    criteria: {
+      allOf: [
+        {
+          query: format('''
+let recent = 1h;
+let quarantines = traces | where message startswith "quarantined ";
+let quarantinedNow = toscalar(quarantines | where timestamp > ago(recent) | count);
+let hourlyBefore = toscalar(quarantines | where timestamp between (ago(2d) .. ago(recent)) | count) / 47.0;
+traces
+| where timestamp > ago(recent) and message startswith "schema drift: new data property path"
+| project timestamp, reason = "new schema drift", message
+| union (print timestamp = now(), reason = "more quarantines", message = strcat(quarantinedNow, " quarantined in the last hour, ", round(hourlyBefore, 1), " an hour before")
+    | where quarantinedNow > {0} and quarantinedNow > 3 * hourlyBefore)
+''', quarantineAlertFloor)
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: driftAlertActionGroupIds
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Function app: Flex Consumption, Linux, Node, system-assigned identity.
 // ---------------------------------------------------------------------------------------------
@@ -311,6 +375,49 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   dependsOn: [
     deploymentContainer
   ]
+}
+
+// Optional App Service Authentication (Entra ID) in front of the read API and the viewer. Event
+// Grid's deliveries carry the extension's system key and no user token, so their path is excluded.
+resource functionAppAuth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(viewerAuthClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          openIdIssuer: '${environment().authentication.loginEndpoint}${viewerAuthTenantId}/v2.0'
+          clientId: viewerAuthClientId
+          clientSecretSettingName: 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${viewerAuthClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
+      }
+    }
+  }
 }
 
 // The app may write ledger rows, and nothing else in the ledger account.

@@ -78,6 +78,12 @@ export function storageConfigured(env: Env): boolean {
   return ["LEDGER_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri"].some((k) => (env[k] ?? "").trim() !== "");
 }
 
+/** The settings of `--account NAME`: that account's table endpoint, signed in with DefaultAzureCredential. */
+export function accountSettings(account: string, env: Env): LedgerSettings {
+  if (!/^[a-z0-9]{3,24}$/.test(account)) throw new ConfigurationError(`--account must be a storage account name (3–24 lower-case letters and digits): got "${account}"`);
+  return settingsFromEnv({ ...env, LEDGER_STORAGE: `https://${account}.table.core.windows.net` });
+}
+
 function storageTarget(env: Env): StorageTarget {
   const value = nonEmpty(env["LEDGER_STORAGE"]) ?? nonEmpty(env["AzureWebJobsStorage"]);
   if (value !== undefined) return parseStorage(value);

@@ -1,4 +1,5 @@
 import { specFor, validatorFor, functionNameOf, UNCATALOGED_FAMILIES } from "./catalog";
+import { unnamedDataPaths } from "./catalog/namedPaths";
 import type { AnySpec, Family, LedgerWrite, Properties } from "./catalog/spec";
 import type { LedgerSettings } from "./config";
 import { readEnvelope, type Envelope } from "./envelope";
@@ -6,7 +7,7 @@ import { assertWithinLimits, encodeOwnedProperties, encodeProperties } from "./l
 import { buildKey, sha256Hex } from "./ledger/keys";
 import type { LedgerWriter, PreparedWrite, WriteOutcome } from "./ledger/writer";
 import { toJsonText } from "./jsonText";
-import { ascendingTimeKey, parseTimestamp } from "./time";
+import { ascendingTimeKey, NO_TIME_KEY, parseTimestamp } from "./time";
 import { describeErrors, type SchemaError } from "./validation";
 
 /*
@@ -26,7 +27,15 @@ export interface Quarantine {
 export type Receiver = Family | "any";
 
 export type Plan =
-  | { readonly outcome: "stored"; readonly label: string; readonly eventId: string; readonly eventType: string; readonly writes: readonly PreparedWrite[] }
+  | {
+      readonly outcome: "stored";
+      readonly label: string;
+      readonly eventId: string;
+      readonly eventType: string;
+      readonly writes: readonly PreparedWrite[];
+      /** Data property paths the type's schema does not name (src/catalog/namedPaths.ts): the drift watch's input. */
+      readonly unnamedPaths: readonly string[];
+    }
   | {
       readonly outcome: "quarantined";
       readonly label: string;
@@ -64,7 +73,7 @@ export function planEvent(event: unknown, receiver: Receiver): Plan {
   if (errors) {
     return quarantine(event, receiver, { code: "SchemaViolation", message: `${label}: does not match its schema: ${describeErrors(errors)}`, errors });
   }
-  return { outcome: "stored", label, eventId: e.id, eventType: e.type, writes: prepare(spec, e, event, label) };
+  return { outcome: "stored", label, eventId: e.id, eventType: e.type, writes: prepare(spec, e, event, label), unnamedPaths: unnamedDataPaths(spec, e.data) };
 }
 
 export async function ingestEvent(event: unknown, receiver: Receiver, writer: LedgerWriter): Promise<IngestResult> {
@@ -121,7 +130,7 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
   const label = labelOf(eventType, eventId);
   const partitionKey = buildKey([eventType ?? "(no type)"]);
   const rowKey = buildKey([
-    time ? ascendingTimeKey(time) : "(no time)",
+    time ? ascendingTimeKey(time) : NO_TIME_KEY,
     eventId ?? `(no id) sha256:${sha256Hex(raw).slice(0, 32)}`,
     sha256Hex(`${(source ?? "").toLowerCase()}\n${eventType ?? ""}`).slice(0, 10),
     receiver === "any" ? "replay" : functionNameOf(receiver),

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -470,6 +470,22 @@ describe("deploy: failing early with a clear message", () => {
     assert.equal(parameters(deployments(run, "main.bicep")[0]).familyAccounts, '["chat","sms"]');
   });
 
+  test("--drift-alert adds the alert rule, with the action groups it notifies", () => {
+    const group = `/subscriptions/${SUB}/resourceGroups/ops/providers/microsoft.insights/actionGroups/oncall`;
+    const run = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--drift-alert", "--alert-action-group", group]);
+    assert.equal(run.code, 0, run.stderr);
+    const params = parameters(deployments(run, "main.bicep")[0]);
+    assert.equal(params.enableDriftAlert, "true");
+    assert.equal(params.driftAlertActionGroupIds, JSON.stringify([group]));
+    const alone = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--alert-action-group", group]);
+    assert.equal(alone.code, 2);
+    assert.equal(alone.stderr, "error: --alert-action-group goes with --drift-alert.\n");
+    const bad = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--drift-alert", "--alert-action-group", "oncall"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: --alert-action-group must be an action group's resource ID .*; got 'oncall'\.\n$/);
+    assert.deepEqual([...alone.calls, ...bad.calls], []);
+  });
+
   test("--help prints usage and runs nothing", () => {
     const run = deploy(["--help"]);
     assert.equal(run.code, 0);
@@ -543,6 +559,36 @@ describe("deploy: failing early with a clear message", () => {
     assert.ok(first);
     assert.match(run.stderr, new RegExp(`chat: filter lacks ${first.replace(/\./g, "\\.")}`));
   });
+});
+
+describe("deploy: an az that answers nonsense", () => {
+  const cases: ReadonlyArray<readonly [string, string, string]> = [
+    ["account show", "{}", `Unexpected output from az account show (expected "id" in it): {}. Run it yourself to see what az says.`],
+    ["account show", "[]", "Unexpected output from az account show (expected a JSON object): []. Run it yourself to see what az says."],
+    ["version", '"2.67.0"', 'Unexpected output from az version (expected a JSON object): "2.67.0". Run it yourself to see what az says.'],
+    ["resource show", '{"name":"my-acs"}', `Unexpected output from az resource show (expected "id" in it): {"name":"my-acs"}. Run it yourself to see what az says.`],
+    ["eventgrid system-topic list", '{"value":[]}', 'Unexpected output from az eventgrid system-topic list (expected a JSON list of objects): {"value":[]}. Run it yourself to see what az says.'],
+    ["group exists", "maybe\n", "Unexpected output from az group exists (expected true or false): maybe. Run it yourself to see what az says."],
+    ["account show", "<html>Proxy login</html>", "Could not read the output of az account show: <html>Proxy login</html>"],
+  ];
+  for (const [command, answer, message] of cases) {
+    test(`az ${command} printing ${JSON.stringify(answer)}: a message naming it, exit 1, nothing created`, () => {
+      const run = deploy(["--resource-group", RG, "--acs-resource", ACS_ID], { env: { STUB_ANSWER: JSON.stringify({ [command]: answer }) } });
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr.trim().split("\n").pop(), `error: ${message}`);
+      assert.doesNotMatch(run.stdout + run.stderr, /undefined/);
+      assert.ok(!run.calls.some((c) => label(c).startsWith("az deployment") || label(c) === "npm run"), "nothing built or deployed");
+    });
+  }
+});
+
+test("npm run deploy without arguments fails at once, before any build", () => {
+  const before = realpathSync(join(ROOT, "dist"));
+  const run = spawnSync("npm", ["run", "--silent", "deploy"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /^error: Missing required arguments: --resource-group, --acs-resource\.\n/);
+  assert.equal(run.stdout, "", "nothing was built (no build output)");
+  assert.equal(realpathSync(join(ROOT, "dist")), before);
 });
 
 test("the stand-in az is where the tests expect it", () => {

@@ -87,6 +87,7 @@ test("the app registers one HTTP function per read route, each behind a function
       "GET ledger/sms/messages/{messageId}/reports function",
       "GET ledger/sms/{number}/messages function",
       "GET ledger/users/{rawId}/disconnects function",
+      "GET ledger/viewer function",
       "POST ledger/quarantine/replay function",
     ],
   );

@@ -17,6 +17,8 @@ export const TABLES = [
   "Calls",
   "UserDisconnects",
   "QuarantinedEvents",
+  /** Data property paths that events carry and their schemas do not name (src/ledger/drift.ts). */
+  "SchemaDrift",
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
