@@ -17,6 +17,7 @@ import { ingestEvent } from "../src/ingest";
 import { createTableClient, LedgerTables } from "../src/ledger/tables";
 import { LedgerWriter } from "../src/ledger/writer";
 import { loadTemplates, type BenchEvent } from "./events";
+import { inFlight, printAndExit } from "./child";
 import { FloorModel } from "./floor";
 
 export interface BigThreadResult {
@@ -97,14 +98,6 @@ export function bigThreadEvents(members: number): BenchEvent[] {
     }
   }
   return out;
-}
-
-async function inFlight<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
 const TABLES = ["ChatThreadEvents", "ChatUserEvents", "ChatMessages"] as const;
@@ -215,14 +208,5 @@ function round(x: number): number {
 
 if (require.main === module) {
   const members = process.argv[2] ? Number(process.argv[2]) : undefined;
-  measureBigThread(members).then(
-    (result) => {
-      process.stdout.write(JSON.stringify(result) + "\n");
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  printAndExit(measureBigThread(members));
 }

@@ -16,6 +16,7 @@ import { createTableClient } from "../src/ledger/tables";
 import { mergeFacets } from "../src/ledger/writer";
 import { countOf, startCounting, stopCounting, tallyJson, within, type RequestTally } from "../src/devhost/storageRequests";
 import { EventStream, loadTemplates, type BenchEvent } from "./events";
+import { inFlight, printAndExit } from "./child";
 import { FloorModel } from "./floor";
 
 export interface FunctionResult {
@@ -69,14 +70,6 @@ export interface RequestFigures {
 const CONCURRENCY = 16;
 /** Rounds after the timed ones whose storage requests are counted. */
 const COUNTED_ROUNDS = 3;
-
-async function inFlight<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-}
 
 interface Row {
   readonly table: string;
@@ -277,14 +270,5 @@ function round(x: number, digits: number): number {
 
 if (require.main === module) {
   const events = process.argv[2] ? Number(process.argv[2]) : undefined;
-  measureFunction(events ? { events } : {}).then(
-    (result) => {
-      process.stdout.write(JSON.stringify(result) + "\n");
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  printAndExit(measureFunction(events ? { events } : {}));
 }
