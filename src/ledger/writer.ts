@@ -2,6 +2,7 @@ import type { TableClient } from "@azure/data-tables";
 import { ConcurrencyError, StorageError } from "../errors";
 import type { Properties, TableName } from "../catalog/spec";
 import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
+import { sameContent } from "../eventContent";
 import { mergeAll } from "./merge";
 import { describeStorageError, statusOf } from "./storageErrors";
 import type { LedgerTables } from "./tables";
@@ -13,6 +14,8 @@ export interface PreparedAppend {
   readonly partitionKey: string;
   readonly rowKey: string;
   readonly entity: StoredProperties;
+  /** A fact row (it holds `rawEvent`): on 409 the stored row's event is compared with this one. */
+  readonly fact?: true;
 }
 
 export interface PreparedState {
@@ -31,8 +34,12 @@ export type PreparedWrite = PreparedAppend | PreparedState;
 
 export { mergeAll, mergeFacets } from "./merge";
 
-/** What happened to one write: new row, row already there (redelivery), or state already newer. */
-export type WriteOutcome = "written" | "existing" | "unchanged";
+/**
+ * What happened to one write: new row, row already there (redelivery), state already newer, or an
+ * identity conflict: a fact row already holds another event with this (source, id, type), so this
+ * event's state changes were not applied.
+ */
+export type WriteOutcome = "written" | "existing" | "unchanged" | "conflict";
 
 const STATE_ATTEMPTS = 12;
 /** Random backoff between attempts, so that concurrent writers of one row stop colliding. */
@@ -41,7 +48,8 @@ const ENTITY_METADATA = new Set(["partitionKey", "rowKey", "etag", "timestamp", 
 
 /**
  * Writes prepared rows. Appends are `createEntity`, and a 409 means the row is already there (a
- * redelivery, or the SDK's own retry of an insert that succeeded): idempotent without a read.
+ * redelivery, or the SDK's own retry of an insert that succeeded); for a fact row, one read then tells
+ * a redelivery from an identity conflict by comparing the two events' content (src/eventContent.ts).
  * Current-state rows are read-merge-write with ETags: create if absent, replace only if the ETag still
  * matches, and start again on 409/412/404. Every other storage failure is thrown, so Event Grid retries.
  */
@@ -56,12 +64,16 @@ export class LedgerWriter {
     return this.#tables;
   }
 
-  /** Writes all rows of one event; throws the first failure after every write has settled. */
+  /**
+   * Writes all rows of one event; throws the first failure after every write has settled. Fact rows
+   * go first: the state changes follow once they are known to be new or a true redelivery, so that an
+   * identity conflict changes no other row (its state writes come back as "conflict", unwritten).
+   */
   async write(writes: readonly PreparedWrite[], eventLabel: string): Promise<WriteOutcome[]> {
-    const results = await Promise.allSettled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel) : this.#state([w], eventLabel, false))));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<WriteOutcome>).value);
+    const facts = await settled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel) : undefined)));
+    const conflict = facts.includes("conflict");
+    const states = await settled(writes.map((w) => (w.kind === "state" ? (conflict ? "conflict" : this.#state([w], eventLabel, false)) : undefined)));
+    return facts.map((outcome, i) => (outcome ?? states[i]) as WriteOutcome);
   }
 
   /**
@@ -79,9 +91,23 @@ export class LedgerWriter {
       await client.createEntity({ partitionKey: w.partitionKey, rowKey: w.rowKey, ...w.entity }, { abortSignal: this.#timeout() });
       return "written";
     } catch (error) {
-      if (statusOf(error) === 409) return "existing";
+      if (statusOf(error) === 409) return w.fact ? this.#redeliveryOrConflict(client, w, eventLabel) : "existing";
       throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
     }
+  }
+
+  /** A fact row that is there already: the same event again ("existing"), or another one ("conflict"). */
+  async #redeliveryOrConflict(client: TableClient, w: PreparedAppend, eventLabel: string): Promise<WriteOutcome> {
+    let stored: Record<string, unknown>;
+    try {
+      stored = decodeProperties(await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, { abortSignal: this.#timeout() }));
+    } catch (error) {
+      throw this.#storageError(error, `reading its ${w.table} row`, eventLabel);
+    }
+    const storedEvent = stored["rawEvent"];
+    const event = decodeProperties(w.entity)["rawEvent"];
+    if (typeof storedEvent !== "string" || typeof event !== "string") return "existing";
+    return sameContent(storedEvent, event) ? "existing" : "conflict";
   }
 
   async #state(patches: readonly PreparedState[], eventLabel: string, exists: boolean): Promise<WriteOutcome> {
@@ -145,4 +171,12 @@ export class LedgerWriter {
         : describeStorageError(error);
     return new StorageError(`${eventLabel}: ${doing} failed (${why}); the invocation fails so that Event Grid retries`, { cause: error });
   }
+}
+
+/** Waits for every write (`undefined`: none), then throws the first failure or gives the outcomes. */
+async function settled(writes: readonly (Promise<WriteOutcome> | WriteOutcome | undefined)[]): Promise<(WriteOutcome | undefined)[]> {
+  const results = await Promise.allSettled(writes);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<WriteOutcome | undefined>).value);
 }
