@@ -14,7 +14,9 @@ import { planEvent } from "../src/ingest";
 import { encodeProperties } from "../src/ledger/entity";
 import { createTableClient } from "../src/ledger/tables";
 import { mergeFacets } from "../src/ledger/writer";
+import { countOf, startCounting, stopCounting, tallyJson, within, type RequestTally } from "../src/devhost/storageRequests";
 import { EventStream, loadTemplates, type BenchEvent } from "./events";
+import { FloorModel } from "./floor";
 
 export interface FunctionResult {
   readonly eventsPerRound: number;
@@ -41,6 +43,22 @@ export interface FunctionResult {
   /** CPU of this process (not Azurite's): per handled event, and per baseline upsert. */
   readonly handlerProcessCpuUsPerEvent: number;
   readonly baselineProcessCpuUsPerRow: number;
+  /** handlerProcessCpuUsPerEvent over the baseline's CPU for the same rows (per row × rows per event). */
+  readonly processCpuRatio: number;
+  readonly requests: RequestFigures;
+}
+
+/** Storage requests of the measured rounds, counted in this process (src/devhost/storageRequests.ts). */
+export interface RequestFigures {
+  readonly requestsPerEvent: number;
+  /** One request per fact row, plus one per state row an event changes (bench/floor.ts). */
+  readonly floorPerEvent: number;
+  readonly requestsFloorRatio: number;
+  /** The baseline's requests per row (1: one upsert each). */
+  readonly baselineRequestsPerRow: number;
+  readonly perType: Record<string, { events: number; requestsPerEvent: number; floorPerEvent: number; byTable: Record<string, Record<string, number>> }>;
+  /** Every request of the handlers, per table and kind (method and status). */
+  readonly byTable: Record<string, Record<string, number>>;
 }
 
 const CONCURRENCY = 16;
@@ -86,7 +104,7 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
   let failed = 0;
   const invokeAll = (events: readonly BenchEvent[]) =>
     inFlight(events, CONCURRENCY, async (e) => {
-      const outcome = await app.invoke(functionNameOf(e.family), JSON.parse(e.text));
+      const outcome = await within(e.type, () => app.invoke(functionNameOf(e.family), JSON.parse(e.text)));
       if (outcome.status !== "succeeded") {
         failed++;
         if (failed <= 3) console.error(`bench: ${e.type} invocation failed: ${String(outcome.error)}`);
@@ -101,12 +119,29 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
     await client.createTable();
     clients.set(table, client);
   }
-  const upsertAll = (rows: readonly Row[]) => inFlight(rows, CONCURRENCY, (r) => clients.get(r.table)!.upsertEntity(r.entity).then(() => undefined));
+  const upsertAll = (rows: readonly Row[]) =>
+    inFlight(rows, CONCURRENCY, (r) => within(BASELINE, () => clients.get(r.table)!.upsertEntity(r.entity)).then(() => undefined));
+
+  // The floor follows every event in delivery order (warm-up included: the rows it leaves are there).
+  const floor = new FloorModel(settings);
+  const floorByType = new Map<string, { events: number; requests: number }>();
+  const addFloor = (events: readonly BenchEvent[], count: boolean) => {
+    for (const e of events) {
+      const c = floor.cost(e);
+      if (!count) continue;
+      const t = floorByType.get(e.type) ?? { events: 0, requests: 0 };
+      t.events++;
+      t.requests += c.facts + c.states;
+      floorByType.set(e.type, t);
+    }
+  };
 
   // Warm-up: tables created, connections open, code compiled.
   const warm = stream.take(300);
+  addFloor(warm, false);
   await invokeAll(warm);
   await upsertAll(rowsOf(warm));
+  const tally = startCounting();
 
   const handler: number[] = [];
   const baseline: number[] = [];
@@ -117,6 +152,7 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
   let baselineSeconds = 0;
   for (let r = 0; r < rounds; r++) {
     const events = stream.take(n);
+    addFloor(events, true);
     const rows = rowsOf(events);
     rowCount += rows.length;
     const timeIt = async (fn: () => Promise<void>, cpu: number[]) => {
@@ -146,7 +182,10 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
       await baselineRun();
     }
   }
+  stopCounting();
   const rowsPerEvent = rowCount / (n * rounds);
+  const handlerCpuUsPerEvent = (handlerCpuMs.reduce((a, b) => a + b, 0) * 1e3) / (n * rounds);
+  const baselineCpuUsPerRow = (baselineCpuMs.reduce((a, b) => a + b, 0) * 1e3) / rowCount;
   const handlerEventsPerSec = median(handler);
   const baselineUpsertsPerSec = median(baseline);
   const baselineEventsPerSec = baselineUpsertsPerSec / rowsPerEvent;
@@ -167,8 +206,42 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
     totalsRatio: round(baselineSeconds / handlerSeconds, 3), // the same events both ways: events/s ratio = time ratio inverted
     eventsPerUpsertRatio: round(handlerEventsPerSec / baselineUpsertsPerSec, 3),
     failedInvocations: failed,
-    handlerProcessCpuUsPerEvent: Math.round((handlerCpuMs.reduce((a, b) => a + b, 0) * 1e3) / (n * rounds)),
-    baselineProcessCpuUsPerRow: Math.round((baselineCpuMs.reduce((a, b) => a + b, 0) * 1e3) / rowCount),
+    handlerProcessCpuUsPerEvent: Math.round(handlerCpuUsPerEvent),
+    baselineProcessCpuUsPerRow: Math.round(baselineCpuUsPerRow),
+    processCpuRatio: round(handlerCpuUsPerEvent / (baselineCpuUsPerRow * rowsPerEvent), 3),
+    requests: requestFigures(tally, floorByType, rowCount),
+  };
+}
+
+const BASELINE = "(baseline)";
+
+function requestFigures(tally: RequestTally, floorByType: ReadonlyMap<string, { events: number; requests: number }>, baselineRows: number): RequestFigures {
+  const perTable = tallyJson(tally);
+  const perType: Record<string, RequestFigures["perType"][string]> = {};
+  let events = 0;
+  let floorRequests = 0;
+  for (const [type, f] of [...floorByType].sort(([a], [b]) => a.localeCompare(b))) {
+    events += f.events;
+    floorRequests += f.requests;
+    const requests = countOf(tally, (label) => label === type);
+    perType[type] = { events: f.events, requestsPerEvent: round(requests / f.events, 3), floorPerEvent: round(f.requests / f.events, 3), byTable: perTable[type] ?? {} };
+  }
+  const byTable: Record<string, Record<string, number>> = {};
+  for (const [label, tables] of Object.entries(perTable)) {
+    if (label === BASELINE) continue;
+    for (const [table, kinds] of Object.entries(tables)) {
+      const into = (byTable[table] ??= {});
+      for (const [kind, c] of Object.entries(kinds)) into[kind] = (into[kind] ?? 0) + c;
+    }
+  }
+  const requests = countOf(tally, (label) => label !== BASELINE);
+  return {
+    requestsPerEvent: round(requests / events, 3),
+    floorPerEvent: round(floorRequests / events, 3),
+    requestsFloorRatio: round(requests / floorRequests, 3),
+    baselineRequestsPerRow: round(countOf(tally, (label) => label === BASELINE) / baselineRows, 3),
+    perType,
+    byTable,
   };
 }
 

@@ -26,12 +26,11 @@ param systemTopicResourceGroup string = resourceGroup().name
 @description('Blob container that receives events Event Grid could not deliver.')
 param deadLetterContainerName string = 'eventgrid-deadletters'
 
-@description('Node.js major version of the Functions runtime.')
+@description('Node.js major version of the Functions runtime. 22: Node 20 reached its end of life in April 2026, and the Azure SDK packages the app uses declare node >= 22.')
 @allowed([
-  '20'
   '22'
 ])
-param nodeVersion string = '20'
+param nodeVersion string = '22'
 
 @description('Flex Consumption scale-out limit.')
 @minValue(40)
@@ -48,6 +47,25 @@ param instanceMemoryMB int = 2048
 
 @description('Optional object ID of a person or group who reads the ledger and replays dead letters (granted table and blob data roles on the ledger account).')
 param operatorPrincipalId string = ''
+
+@description('Optional alert rule on Application Insights: fires on new schema drift (a data property path no schema names) or on a rise in quarantined events. Off by default.')
+param enableDriftAlert bool = false
+
+@description('Action groups (resource IDs) the drift alert notifies. Without any, the alert shows in the portal only.')
+param driftAlertActionGroupIds array = []
+
+@description('Quarantines in an hour count as a rise above this many, and above 3 times the hourly average of the two days before.')
+@minValue(1)
+param quarantineAlertFloor int = 10
+
+@description('Families whose tables get a storage account of their own (the app setting LEDGER_STORAGE_<FAMILY>); the others, the quarantine and the dead letters stay in the ledger account.')
+@allowed([
+  'sms'
+  'chat'
+  'calling'
+  'presence'
+])
+param familyAccounts array = []
 
 // Built-in role definition IDs.
 var roles = {
@@ -66,6 +84,15 @@ var functionAppName = '${namePrefix}-func-${token}'
 var deploymentContainerName = 'app-package'
 // Generated from src/catalog (npm run gen:infra); the tables exist before the first event arrives.
 var ledgerTables = loadJsonContent('ledger-tables.json').tables
+var familyTables = loadJsonContent('ledger-tables.json').familyTables
+// The tables of families with an account of their own live there, and only there.
+var splitTables = flatten(map(familyAccounts, family => familyTables[family]))
+var splitTableRows = flatten(map(familyAccounts, family => map(familyTables[family], table => { family: family, table: table })))
+// The chat subscription (subscriptions.bicep, from the same event-types.json) includes the thread-level
+// events, so they alone update the chat state rows, and a message's per-recipient copies only add their
+// own rows (LEDGER_CHAT_STATE_FROM; README "Order and redelivery").
+var chatTypes = flatten(map(filter(loadJsonContent('event-types.json').families, f => f.family == 'chat'), f => f.eventTypes))
+var chatStateFrom = contains(chatTypes, 'Microsoft.Communication.ChatMessageReceivedInThread') ? 'thread' : 'all'
 
 // ---------------------------------------------------------------------------------------------
 // Ledger storage: the tables and the dead-letter container. Kept apart from the host's account so
@@ -94,9 +121,49 @@ resource ledgerTableService 'Microsoft.Storage/storageAccounts/tableServices@202
 }
 
 resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
-  for table in ledgerTables: {
+  for table in filter(ledgerTables, t => !contains(splitTables, t)): {
     parent: ledgerTableService
     name: table
+  }
+]
+
+// An account per family in familyAccounts, holding that family's tables (same settings as the ledger's).
+resource familyStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = [
+  for family in familyAccounts: {
+    name: take('${compactPrefix}${take(family, 4)}${token}', 24)
+    location: location
+    sku: {
+      name: 'Standard_LRS'
+    }
+    kind: 'StorageV2'
+    properties: {
+      minimumTlsVersion: 'TLS1_2'
+      supportsHttpsTrafficOnly: true
+      allowBlobPublicAccess: false
+      allowSharedKeyAccess: false
+      defaultToOAuthAuthentication: true
+    }
+  }
+]
+
+resource familyTableServices 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = [
+  for (family, i) in familyAccounts: {
+    parent: familyStorage[i]
+    name: 'default'
+  }
+]
+
+resource familyTablesCreated 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for row in splitTableRows: {
+    parent: familyTableServices[indexOf(familyAccounts, row.family)]
+    name: row.table
+  }
+]
+
+var familySettings = [
+  for (family, i) in familyAccounts: {
+    name: 'LEDGER_STORAGE_${toUpper(family)}'
+    value: 'https://${familyStorage[i].name}.table.${environment().suffixes.storage}'
   }
 ]
 
@@ -170,6 +237,55 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// Optional: new schema drift, or a rise in quarantines. The function logs each new drift path once per
+// ledger ("schema drift: new data property path …", src/ledger/drift.ts) and each quarantined event
+// ("quarantined …", src/handler.ts); this hourly query over two days of traces finds both.
+resource driftAlert 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = if (enableDriftAlert) {
+  name: '${namePrefix}-drift-alert-${token}'
+  location: location
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'ACS ledger: schema drift or more quarantines'
+    description: 'A stored event carried a data property path no schema names (list them: acs-ledger drift), or quarantined events in an hour rose above ${quarantineAlertFloor} and 3 times their hourly average.'
+    enabled: true
+    severity: 3
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    overrideQueryTimeRange: 'P2D'
+    criteria: {
+      allOf: [
+        {
+          query: format('''
+let recent = 1h;
+let quarantines = traces | where message startswith "quarantined ";
+let quarantinedNow = toscalar(quarantines | where timestamp > ago(recent) | count);
+let hourlyBefore = toscalar(quarantines | where timestamp between (ago(2d) .. ago(recent)) | count) / 47.0;
+traces
+| where timestamp > ago(recent) and message startswith "schema drift: new data property path"
+| project timestamp, reason = "new schema drift", message
+| union (print timestamp = now(), reason = "more quarantines", message = strcat(quarantinedNow, " quarantined in the last hour, ", round(hourlyBefore, 1), " an hour before")
+    | where quarantinedNow > {0} and quarantinedNow > 3 * hourlyBefore)
+''', quarantineAlertFloor)
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: driftAlertActionGroupIds
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Function app: Flex Consumption, Linux, Node, system-assigned identity.
 // ---------------------------------------------------------------------------------------------
@@ -200,7 +316,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       // Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION here;
       // the runtime comes from functionAppConfig.runtime.
-      appSettings: [
+      appSettings: concat([
         {
           // Identity-based host storage: an account name, no connection string.
           name: 'AzureWebJobsStorage__accountName'
@@ -224,7 +340,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
           value: 'Authorization=AAD'
         }
-      ]
+        {
+          name: 'LEDGER_CHAT_STATE_FROM'
+          value: chatStateFrom
+        }
+      ], familySettings)
     }
     functionAppConfig: {
       deployment: {
@@ -261,6 +381,18 @@ resource appLedgerTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
     principalType: 'ServicePrincipal'
   }
 }
+
+resource appFamilyTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (family, i) in familyAccounts: {
+    name: guid(familyStorage[i].id, functionApp.id, roles.storageTableDataContributor)
+    scope: familyStorage[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+      principalId: functionApp.identity.principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
 
 // The host keeps leases and keys in blobs, and Flex Consumption reads the package from blob storage.
 resource appHostBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -317,6 +449,17 @@ resource operatorTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
   }
 }
 
+resource operatorFamilyTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (family, i) in familyAccounts: if (!empty(operatorPrincipalId)) {
+    name: guid(familyStorage[i].id, operatorPrincipalId, roles.storageTableDataContributor)
+    scope: familyStorage[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+      principalId: operatorPrincipalId
+    }
+  }
+]
+
 resource operatorBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(ledgerStorage.id, operatorPrincipalId, roles.storageBlobDataContributor)
   scope: ledgerStorage
@@ -333,6 +476,7 @@ output ledgerStorageAccountName string = ledgerStorage.name
 output ledgerStorageAccountId string = ledgerStorage.id
 output ledgerTableEndpoint string = 'https://${ledgerStorage.name}.table.${environment().suffixes.storage}'
 output ledgerTables array = ledgerTables
+output familyTableEndpoints array = [for (family, i) in familyAccounts: { family: family, endpoint: 'https://${familyStorage[i].name}.table.${environment().suffixes.storage}' }]
 output deadLetterContainerName string = deadLetterContainer.name
 output hostStorageAccountName string = hostStorage.name
 output appInsightsName string = appInsights.name

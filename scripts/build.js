@@ -28,7 +28,7 @@ const STAMP = ".build.json";
 const KEEP = 4;
 const SOURCE_DIRS = ["src", "test", "scripts", "bench"];
 const SOURCE_FILES = ["tsconfig.json", "package.json", "package-lock.json"];
-const SOURCE_FILE = /\.(ts|js|json)$/;
+const SOURCE_FILE = /\.(ts|js|json|css)$/;
 
 /** A digest of everything a build reads, by content (mtimes change on every checkout). */
 function sourceDigest(root = ROOT) {

@@ -6,6 +6,8 @@
 // that a cold start parses none of it. The generated validators stay files beside the bundle.
 import * as path from "node:path";
 import { build } from "esbuild";
+import * as ts from "typescript";
+import { findProjectRoot } from "../src/devhost/azurite";
 
 async function main(): Promise<void> {
   const src = path.resolve(__dirname, "..", "src"); // the build being made (scripts/build.js), not dist yet
@@ -24,6 +26,38 @@ async function main(): Promise<void> {
   });
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   console.log(`bundle-app: src/app.bundle.js and its map, ${Math.round(bytes / 1024)} KiB, ${Date.now() - started} ms`);
+  await bundleViewer(path.join(src, "viewer"));
+}
+
+/**
+ * The viewer page's script and style (src/viewer, a browser program of its own: the main tsconfig
+ * leaves it out), type-checked with its tsconfig, then minified into src/viewer/ of the build, where
+ * src/read/viewerPage.ts inlines them.
+ */
+async function bundleViewer(outdir: string): Promise<void> {
+  const started = Date.now();
+  const dir = path.join(findProjectRoot(__dirname), "src", "viewer");
+  const configFile = path.join(dir, "tsconfig.json");
+  const config = ts.parseJsonConfigFileContent(ts.readConfigFile(configFile, ts.sys.readFile).config, ts.sys, dir);
+  const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram(config.fileNames, config.options));
+  if (diagnostics.length > 0) {
+    const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => dir, getNewLine: () => "\n" };
+    throw new Error(`bundle-app: the viewer does not type-check:\n${ts.formatDiagnostics(diagnostics, host)}`);
+  }
+  const result = await build({
+    entryPoints: [path.join(dir, "main.ts"), path.join(dir, "viewer.css")],
+    entryNames: "viewer",
+    outdir,
+    bundle: true,
+    minify: true,
+    platform: "browser",
+    format: "iife",
+    target: ["chrome109", "firefox115", "safari16"],
+    logLevel: "warning",
+    metafile: true,
+  });
+  const sizes = Object.entries(result.metafile.outputs).map(([file, o]) => `${path.basename(file)} ${(o.bytes / 1024).toFixed(1)} KiB`);
+  console.log(`bundle-app: the viewer (${sizes.join(", ")}), ${Date.now() - started} ms`);
 }
 
 main().catch((error: unknown) => {

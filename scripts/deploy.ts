@@ -23,20 +23,24 @@ import {
   isOlderThan,
   outputValue,
   parseJson,
+  parseJsonArray,
+  parseJsonObject,
   parseResourceId,
   sameId,
+  unexpected,
 } from "./deploy/azure";
 import { NPM_CI_ARGS, prepareForCoreTools, stageProject } from "./deploy/package";
 import { findProjectRoot } from "./deploy/paths";
 import { CommandNotFoundError, DeployError, formatCommand, runCommand, whichCommand, type RunResult } from "./deploy/runner";
 import { zipDirectory } from "./deploy/zip";
+import { oneLine } from "../src/cli/oneLine";
 
 export const MESSAGES = {
   azMissing:
     "Azure CLI (az) was not found on PATH. Install it from https://learn.microsoft.com/cli/azure/install-azure-cli, run 'az login', then try again.",
   notLoggedIn:
     "Azure CLI is not logged in. Run 'az login' (and 'az account set --subscription <id>' to pick a subscription), then try again.",
-  npmMissing: "npm was not found on PATH. Install Node.js 20 or later, then try again.",
+  npmMissing: "npm was not found on PATH. Install Node.js 22 (or later) with npm, then try again.",
 } as const;
 
 /** Oldest Azure CLI known to publish to Flex Consumption with config-zip (it then uses /api/publish). */
@@ -142,14 +146,14 @@ async function checkPrerequisites(ctx: Context): Promise<Prerequisites> {
   }
 
   const version = await az(ctx, ["version", "--output", "json"], { quiet: true });
-  const azVersion = parseJson<Record<string, unknown>>(version.stdout, "az version")["azure-cli"];
+  const azVersion = parseJsonObject(version.stdout, "az version", ["azure-cli"])["azure-cli"];
   if (typeof azVersion === "string" && isOlderThan(azVersion, MIN_AZ_VERSION)) {
     warn(`Azure CLI ${azVersion} may not publish to Flex Consumption; ${MIN_AZ_VERSION} or later is advised ('az upgrade').`);
   }
 
   const account = await az(ctx, ["account", "show", "--output", "json"], { quiet: true, allowFailure: true });
   if (account.code !== 0) throw new DeployError(MESSAGES.notLoggedIn);
-  const { id: subscriptionId, name: subscriptionName } = parseJson<{ id: string; name: string }>(account.stdout, "az account show");
+  const { id: subscriptionId, name: subscriptionName } = parseJsonObject<{ id: string; name: string }>(account.stdout, "az account show", ["id", "name"]);
   say(`   subscription: ${subscriptionName} (${subscriptionId})`);
 
   // A Bicep error should surface here, on the user's machine, before any resource exists.
@@ -183,7 +187,9 @@ async function checkPrerequisites(ctx: Context): Promise<Prerequisites> {
   );
 
   const exists = await az(ctx, ["group", "exists", "--name", options.resourceGroup], { quiet: true });
-  const groupExists = exists.stdout.trim() === "true";
+  const answer = exists.stdout.trim();
+  if (answer !== "true" && answer !== "false") throw unexpected("az group exists", exists.stdout, "expected true or false");
+  const groupExists = answer === "true";
   if (!groupExists && !options.location) {
     throw new DeployError(
       `Resource group '${options.resourceGroup}' does not exist. Pass --location <region> to create it (a region with Flex Consumption).`,
@@ -213,14 +219,14 @@ async function resolveAcs(ctx: Context, subscriptionId: string): Promise<Acs> {
     if (shown.code !== 0) {
       throw new DeployError(`The ACS resource '${given}' was not found, or you cannot read it.`);
     }
-    found = parseJson(shown.stdout, "az resource show");
+    found = parseJsonObject(shown.stdout, "az resource show", ["id"]);
   } else {
     const listed = await az(
       ctx,
       ["resource", "list", "--name", given, "--resource-type", ACS_RESOURCE_TYPE, "--output", "json"],
       { quiet: true },
     );
-    const matches = parseJson<Array<typeof found>>(listed.stdout, "az resource list");
+    const matches = parseJsonArray<NonNullable<typeof found>>(listed.stdout, "az resource list");
     if (matches.length === 0) {
       throw new DeployError(`No Communication Services resource named '${given}' in subscription ${subscriptionId}. Pass its resource ID.`);
     }
@@ -252,7 +258,7 @@ async function warnAboutUnknownEventTypes(ctx: Context, families: readonly Infra
     return;
   }
   const known = new Set(
-    parseJson<Array<{ name?: string }>>(listed.stdout, "az eventgrid topic-type list-event-types").map((t) => (t.name ?? "").toLowerCase()),
+    parseJsonArray<{ name?: string }>(listed.stdout, "az eventgrid topic-type list-event-types").map((t) => String(t.name ?? "").toLowerCase()),
   );
   const unknown = families.flatMap((f) => f.eventTypes.filter((type) => !known.has(type.toLowerCase())));
   if (unknown.length > 0) {
@@ -263,7 +269,7 @@ async function warnAboutUnknownEventTypes(ctx: Context, families: readonly Infra
 /** A source has at most one system topic; reuse it wherever it is. */
 async function findSystemTopic(ctx: Context, acs: Acs): Promise<Topic> {
   const listed = await az(ctx, ["eventgrid", "system-topic", "list", "--output", "json"], { quiet: true });
-  const topics = parseJson<Array<{ name?: string; resourceGroup?: string; source?: string }>>(listed.stdout, "az eventgrid system-topic list");
+  const topics = parseJsonArray<{ name?: string; resourceGroup?: string; source?: string }>(listed.stdout, "az eventgrid system-topic list");
   const existing = topics.find((topic) => typeof topic.source === "string" && sameId(topic.source, acs.id));
   if (existing?.name && existing.resourceGroup) {
     return { name: existing.name, resourceGroup: existing.resourceGroup, existing: true };
@@ -328,6 +334,7 @@ async function deployInfrastructure(ctx: Context, pre: Prerequisites): Promise<I
   ];
   if (options.location) parameters.push(`location=${options.location}`);
   if (options.operatorObjectId) parameters.push(`operatorPrincipalId=${options.operatorObjectId}`);
+  if (options.familyAccounts.length > 0) parameters.push(`familyAccounts=${JSON.stringify(options.familyAccounts)}`);
   const result = await az(
     ctx,
     [
@@ -352,7 +359,7 @@ async function deployInfrastructure(ctx: Context, pre: Prerequisites): Promise<I
   if (options.dryRun) {
     return Object.fromEntries(INFRA_OUTPUTS.map((key) => [key, `<${key}>`])) as unknown as Infra;
   }
-  const outputs = parseJson<Record<string, { value?: unknown }>>(result.stdout, "az deployment group create");
+  const outputs = parseJsonObject<Record<string, { value?: unknown }>>(result.stdout, "az deployment group create");
   return Object.fromEntries(INFRA_OUTPUTS.map((key) => [key, outputValue(outputs, key)])) as unknown as Infra;
 }
 
@@ -437,7 +444,7 @@ async function waitForFunctions(ctx: Context, pre: Prerequisites, infra: Infra):
     );
     const names =
       listed.code === 0
-        ? parseJson<Array<{ name?: string }>>(listed.stdout, "az functionapp function list").map((f) => (f.name ?? "").split("/").pop() ?? "")
+        ? parseJsonArray<{ name?: string }>(listed.stdout, "az functionapp function list").map((f) => String(f.name ?? "").split("/").pop() ?? "")
         : [];
     const missing = wanted.filter((name) => !names.includes(name));
     if (missing.length === 0) {
@@ -501,7 +508,7 @@ async function deploySubscriptions(ctx: Context, pre: Prerequisites, infra: Infr
     "json",
   ]);
   const problems = checkSubscriptions(
-    parseJson<unknown[]>(listed.stdout, "az eventgrid system-topic event-subscription list"),
+    parseJsonArray(listed.stdout, "az eventgrid system-topic event-subscription list"),
     pre.families.map((f) => ({ ...f })),
     infra.functionAppId,
   );
@@ -576,7 +583,8 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(`error: ${oneLine(error)}\n`);
+      if (process.env["ACS_LEDGER_STACK"] === "1" && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
       process.exitCode = 1;
     },
   );

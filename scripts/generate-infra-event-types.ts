@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FAMILIES, TABLES, eventTypesOf, functionNameOf, type Family } from "../src/catalog";
+import { FAMILIES, TABLES, eventTypesOf, familyOfTable, functionNameOf, type Family } from "../src/catalog";
 import { findProjectRoot } from "./deploy/paths";
 
 export const EVENT_TYPES_FILE = "infra/event-types.json";
@@ -49,8 +49,10 @@ export function buildInfraEventTypes(): InfraEventTypes {
   };
 }
 
-export function buildLedgerTables(): { readonly $comment: string; readonly tables: readonly string[] } {
-  return { $comment: GENERATED_NOTE, tables: [...TABLES] };
+/** Every table, and each family's own (those an account of the family's own holds, see LedgerTables). */
+export function buildLedgerTables(): { readonly $comment: string; readonly tables: readonly string[]; readonly familyTables: Record<string, readonly string[]> } {
+  const familyTables = Object.fromEntries(FAMILIES.map((family) => [family, TABLES.filter((t) => familyOfTable(t) === family)]));
+  return { $comment: GENERATED_NOTE, tables: [...TABLES], familyTables };
 }
 
 /** Stable text: two-space JSON and a final newline, so a regeneration without change is no diff. */

@@ -1,3 +1,4 @@
+import type { Family } from "./catalog/spec";
 import { ConfigurationError } from "./errors";
 
 /** The well-known Azurite development account (public, documented; not a secret). */
@@ -19,6 +20,14 @@ export interface LedgerSettings {
   readonly tablePrefix: string;
   /** Per storage request; well under Event Grid's 30 s delivery timeout. */
   readonly requestTimeoutMs: number;
+  /** A family's own account (`LEDGER_STORAGE_<FAMILY>`); a family not named here (or none) uses `storage`. */
+  readonly familyStorage?: Partial<Record<Family, StorageTarget>>;
+  /**
+   * Which chat events update the current-state rows: `all` (default), or `thread` when the thread-level
+   * events are subscribed too, so that a message's N per-recipient copies write only their own rows.
+   * Absent means `all`.
+   */
+  readonly chatStateFrom?: "all" | "thread";
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -27,10 +36,52 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Reads the app settings:
  * - `LEDGER_STORAGE`: a connection string or a table endpoint URL; defaults to `AzureWebJobsStorage`
  *   (or its identity-based form `AzureWebJobsStorage__accountName` / `__tableServiceUri`);
- * - `LEDGER_TABLE_PREFIX` (default none) and `LEDGER_REQUEST_TIMEOUT_MS` (default 10000).
+ * - `LEDGER_STORAGE_SMS`, `_CHAT`, `_CALLING`, `_PRESENCE`: that family's tables in an account of their
+ *   own (same forms; default `LEDGER_STORAGE`);
+ * - `LEDGER_TABLE_PREFIX` (default none), `LEDGER_REQUEST_TIMEOUT_MS` (default 10000) and
+ *   `LEDGER_CHAT_STATE_FROM` (`all`, the default, or `thread`).
  */
 export function settingsFromEnv(env: Env = process.env): LedgerSettings {
-  return { storage: storageTarget(env), tablePrefix: tablePrefix(env), requestTimeoutMs: requestTimeout(env) };
+  return {
+    storage: storageTarget(env),
+    tablePrefix: tablePrefix(env),
+    requestTimeoutMs: requestTimeout(env),
+    familyStorage: familyStorage(env),
+    chatStateFrom: chatStateFrom(env),
+  };
+}
+
+const FAMILY_SETTINGS: Record<Family, string> = {
+  sms: "LEDGER_STORAGE_SMS",
+  chat: "LEDGER_STORAGE_CHAT",
+  calling: "LEDGER_STORAGE_CALLING",
+  presence: "LEDGER_STORAGE_PRESENCE",
+};
+
+function familyStorage(env: Env): Partial<Record<Family, StorageTarget>> {
+  const out: Partial<Record<Family, StorageTarget>> = {};
+  for (const [family, name] of Object.entries(FAMILY_SETTINGS) as [Family, string][]) {
+    const value = nonEmpty(env[name]);
+    if (value !== undefined) out[family] = parseStorage(value, name);
+  }
+  return out;
+}
+
+function chatStateFrom(env: Env): "all" | "thread" {
+  const value = nonEmpty(env["LEDGER_CHAT_STATE_FROM"]) ?? "all";
+  if (value !== "all" && value !== "thread") throw new ConfigurationError(`LEDGER_CHAT_STATE_FROM must be "all" or "thread": got "${value}"`);
+  return value;
+}
+
+/** Whether any of the settings {@link settingsFromEnv} reads storage from is set. */
+export function storageConfigured(env: Env): boolean {
+  return ["LEDGER_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri"].some((k) => (env[k] ?? "").trim() !== "");
+}
+
+/** The settings of `--account NAME`: that account's table endpoint, signed in with DefaultAzureCredential. */
+export function accountSettings(account: string, env: Env): LedgerSettings {
+  if (!/^[a-z0-9]{3,24}$/.test(account)) throw new ConfigurationError(`--account must be a storage account name (3–24 lower-case letters and digits): got "${account}"`);
+  return settingsFromEnv({ ...env, LEDGER_STORAGE: `https://${account}.table.core.windows.net` });
 }
 
 function storageTarget(env: Env): StorageTarget {
@@ -43,13 +94,13 @@ function storageTarget(env: Env): StorageTarget {
   throw new ConfigurationError("LEDGER_STORAGE is not set (nor AzureWebJobsStorage): set it to a storage connection string or a table endpoint URL");
 }
 
-export function parseStorage(value: string): StorageTarget {
+export function parseStorage(value: string, setting = "LEDGER_STORAGE"): StorageTarget {
   if (/^https?:\/\//i.test(value)) return { kind: "endpoint", url: value };
   if (/^UseDevelopmentStorage=true;?$/i.test(value)) {
     return { kind: "connectionString", connectionString: azuriteConnectionString(`http://127.0.0.1:10002/${AZURITE_ACCOUNT}`) };
   }
   if (!/AccountName=|TableEndpoint=|SharedAccessSignature=/i.test(value)) {
-    throw new ConfigurationError("LEDGER_STORAGE is neither a table endpoint URL (https://…) nor a storage connection string (…AccountName=…)");
+    throw new ConfigurationError(`${setting} is neither a table endpoint URL (https://…) nor a storage connection string (…AccountName=…)`);
   }
   return { kind: "connectionString", connectionString: value };
 }

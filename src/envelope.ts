@@ -58,19 +58,29 @@ export function readEnvelope(event: unknown): EnvelopeResult {
     const got = event === null ? "null" : Array.isArray(event) ? "an array" : `a ${typeof event}`;
     return { ok: false, deliverySchema: undefined, errors: [{ instancePath: "", message: `must be an event object, got ${got}` }] };
   }
-  const fields = event as Record<string, unknown>;
+  const fields = withSpecversion(event as Record<string, unknown>);
   if (Object.hasOwn(fields, "specversion")) {
     const mixed = EVENT_GRID_ONLY.filter((name) => Object.hasOwn(fields, name));
-    const errors = validateCloudEvent(event) ?? [];
+    const errors = validateCloudEvent(fields) ?? [];
     const all = [...mixed.map((name) => ({ instancePath: `/${name}`, message: "is an Event Grid field on a CloudEvent" })), ...errors];
     if (all.length > 0) return { ok: false, deliverySchema: "CloudEvents", errors: all };
-    const e = event as { id: string; source: string; type: string; subject?: string; time: string; data: unknown };
+    const e = fields as { id: string; source: string; type: string; subject?: string; time: string; data: unknown };
     return { ok: true, envelope: build(e.id, e.source, e.type, e.subject ?? "", e.time, e.data, "CloudEvents") };
   }
   const errors = validateEventGrid(event);
   if (errors) return { ok: false, deliverySchema: "EventGrid", errors };
   const e = event as { id: string; topic: string; eventType: string; subject: string; eventTime: string; data: unknown };
   return { ok: true, envelope: build(e.id, e.topic, e.eventType, e.subject, e.eventTime, e.data, "EventGrid") };
+}
+
+/**
+ * Half of the spec's CloudEvents examples spell the attribute `specVersion` (CloudEvents attribute
+ * names are lower case). Read as `specversion` when that is absent, so those events are not lost.
+ */
+function withSpecversion(fields: Record<string, unknown>): Record<string, unknown> {
+  if (Object.hasOwn(fields, "specversion") || !Object.hasOwn(fields, "specVersion")) return fields;
+  const { specVersion, ...rest } = fields;
+  return { ...rest, specversion: specVersion };
 }
 
 function build(id: string, source: string, type: string, subject: string, time: string, data: unknown, deliverySchema: Envelope["deliverySchema"]): Envelope {

@@ -2,15 +2,23 @@ import { app, type InvocationContext } from "@azure/functions";
 import { functionNameOf, type Family } from "./catalog";
 import { settingsFromEnv } from "./config";
 import { ingestEvent } from "./ingest";
+import { DriftWatch } from "./ledger/drift";
 import { LedgerTables } from "./ledger/tables";
 import { LedgerWriter } from "./ledger/writer";
 
 let writer: LedgerWriter | undefined;
+let drift: DriftWatch | undefined;
 
 /** One writer per process, created on first use so that a settings error fails an invocation, not the host. */
 function ledgerWriter(): LedgerWriter {
   writer ??= new LedgerWriter(new LedgerTables(settingsFromEnv()));
   return writer;
+}
+
+/** The process's drift watch: what it has recorded is remembered for the life of the process. */
+function driftWatch(): DriftWatch {
+  drift ??= new DriftWatch(ledgerWriter().tables);
+  return drift;
 }
 
 /**
@@ -24,6 +32,8 @@ export function eventGridHandler(family: Family) {
     const already = outcomes.filter((o) => o !== "written").length;
     if (plan.outcome === "stored") {
       context.log(`stored ${plan.label}: ${outcomes.length} rows (${already} already up to date)`);
+      // After the event's rows: drift is best-effort and never fails the event (src/ledger/drift.ts).
+      await driftWatch().observe(plan.eventType, plan.eventId, plan.unnamedPaths, context);
     } else {
       context.warn(`quarantined ${plan.label}: ${plan.quarantine.code}${already > 0 ? " (already quarantined)" : ""}`);
     }

@@ -1,12 +1,14 @@
 import { specFor, validatorFor, functionNameOf, UNCATALOGED_FAMILIES } from "./catalog";
+import { unnamedDataPaths } from "./catalog/namedPaths";
 import type { AnySpec, Family, LedgerWrite, Properties } from "./catalog/spec";
+import type { LedgerSettings } from "./config";
 import { readEnvelope, type Envelope } from "./envelope";
 import { contentHash, DEAD_LETTER_FIELDS } from "./eventContent";
 import { assertWithinLimits, encodeOwnedProperties, encodeProperties } from "./ledger/entity";
 import { buildKey, sha256Hex } from "./ledger/keys";
 import type { LedgerWriter, PreparedAppend, PreparedWrite, WriteOutcome } from "./ledger/writer";
 import { toJsonText } from "./jsonText";
-import { ascendingTimeKey, parseTimestamp } from "./time";
+import { ascendingTimeKey, NO_TIME_KEY, parseTimestamp } from "./time";
 import { describeErrors, type SchemaError } from "./validation";
 
 /*
@@ -26,7 +28,15 @@ export interface Quarantine {
 export type Receiver = Family | "any";
 
 export type Plan =
-  | { readonly outcome: "stored"; readonly label: string; readonly eventId: string; readonly eventType: string; readonly writes: readonly PreparedWrite[] }
+  | {
+      readonly outcome: "stored";
+      readonly label: string;
+      readonly eventId: string;
+      readonly eventType: string;
+      readonly writes: readonly PreparedWrite[];
+      /** Data property paths the type's schema does not name (src/catalog/namedPaths.ts): the drift watch's input. */
+      readonly unnamedPaths: readonly string[];
+    }
   | {
       readonly outcome: "quarantined";
       readonly label: string;
@@ -66,13 +76,14 @@ export function planEvent(event: unknown, receiver: Receiver): Plan {
   if (errors) {
     return quarantine(event, receiver, { code: "SchemaViolation", message: `${label}: does not match its schema: ${describeErrors(errors)}`, errors });
   }
-  return { outcome: "stored", label, eventId: e.id, eventType: e.type, writes: prepare(spec, e, event, label) };
+  return { outcome: "stored", label, eventId: e.id, eventType: e.type, writes: prepare(spec, e, event, label), unnamedPaths: unnamedDataPaths(spec, e.data) };
 }
 
 export async function ingestEvent(event: unknown, receiver: Receiver, writer: LedgerWriter): Promise<IngestResult> {
   const plan = planEvent(event, receiver);
-  const outcomes = await writer.write(plan.writes, plan.label);
-  const conflicting = plan.writes.find((w, i) => outcomes[i] === "conflict" && w.kind === "append");
+  const writes = writesToApply(plan, writer.tables.settings);
+  const outcomes = await writer.write(writes, plan.label);
+  const conflicting = writes.find((w, i) => outcomes[i] === "conflict" && w.kind === "append");
   if (!conflicting) return { plan, outcomes };
   const conflict = identityConflict(event, receiver, plan.label, conflicting as PreparedAppend);
   return { plan: conflict, outcomes: await writer.write(conflict.writes, conflict.label) };
@@ -93,6 +104,15 @@ export function identityConflict(event: unknown, receiver: Receiver, label: stri
     conflictPartitionKey: stored.partitionKey,
     conflictRowKey: stored.rowKey,
   });
+}
+
+/**
+ * The writes of a plan that the settings apply: with `chatStateFrom: "thread"`, a user-level chat
+ * event writes its own row only, and its thread-level copy alone changes the current-state rows.
+ */
+export function writesToApply(plan: Plan, settings: Pick<LedgerSettings, "chatStateFrom">): readonly PreparedWrite[] {
+  if (settings.chatStateFrom !== "thread" || plan.outcome !== "stored" || specFor(plan.eventType)?.level !== "user") return plan.writes;
+  return plan.writes.filter((w) => w.kind === "append");
 }
 
 function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): PreparedWrite[] {
@@ -134,7 +154,7 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine, conflict?
   const label = labelOf(eventType, eventId);
   const partitionKey = buildKey([eventType ?? "(no type)"]);
   const rowKey = buildKey([
-    time ? ascendingTimeKey(time) : "(no time)",
+    time ? ascendingTimeKey(time) : NO_TIME_KEY,
     eventId ?? `(no id) sha256:${sha256Hex(raw).slice(0, 32)}`,
     sha256Hex(`${(source ?? "").toLowerCase()}\n${eventType ?? ""}`).slice(0, 10),
     receiver === "any" ? "replay" : functionNameOf(receiver),

@@ -200,6 +200,29 @@ function fromParts(wholeSecondsMs: number, ticks: string): Instant | undefined {
   return { epochMs: wholeSecondsMs + Math.floor(Number(ticks) / 10_000), iso };
 }
 
+/**
+ * Any ISO 8601 time a person types (0–9 fraction digits, `Z` or an offset), or a date alone (its
+ * midnight UTC), as an {@link Instant}. Throws a RangeError that names the text when it is neither.
+ */
+export function instantOf(text: string): Instant {
+  const instant = parseTimestamp(text) ?? (/^\d{4}-\d{1,2}-\d{1,2}$/.test(text) ? parseTimestamp(`${text}T00:00:00Z`) : undefined);
+  if (!instant) throw new RangeError(`not an ISO 8601 time such as 2026-01-05T07:00:00Z or a date such as 2026-01-05: "${text}"`);
+  return instant;
+}
+
+/**
+ * The key form of a time, as row keys hold it: `timeKey("2026-01-05T08:00:00.5+01:00")` is
+ * `"2026-01-05T07:00:00.5000000Z"`. Range queries on time-first row keys (QuarantinedEvents,
+ * ChatThreadEvents, CallEvents, …) need this form: a time with other digits or an offset compares
+ * as text, and matches the wrong rows or none.
+ */
+export function timeKey(text: string): string {
+  return ascendingTimeKey(instantOf(text));
+}
+
+/** The time part of the row key of an event without a (valid) time: such rows are in no time range. */
+export const NO_TIME_KEY = "(no time)";
+
 /** Ascending key part: the fixed-width ISO form. */
 export function ascendingTimeKey(instant: Instant): string {
   return instant.iso;
@@ -207,7 +230,8 @@ export function ascendingTimeKey(instant: Instant): string {
 
 /**
  * Descending key part ("newest first"): the nines' complement of the 21 digits of the fixed-width
- * form. `descendingTimeKey(a) < descendingTimeKey(b)` exactly when a is later than b.
+ * form. `descendingTimeKey(a) < descendingTimeKey(b)` exactly when a is later than b. From an ISO
+ * text: `descendingTimeKey(instantOf("2026-01-05T07:00:00Z"))`.
  */
 export function descendingTimeKey(instant: Instant): string {
   const iso = instant.iso;

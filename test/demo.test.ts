@@ -51,7 +51,7 @@ test("with LEDGER_STORAGE set, the demo still writes only into its own Azurite, 
   const prefix = `DemoEnv${randomInt(1e9)}`;
   const run = await demo([], { LEDGER_STORAGE: STORAGE, AzureWebJobsStorage: STORAGE, LEDGER_TABLE_PREFIX: prefix });
   assert.equal(run.code, 0, run.stderr + run.stdout);
-  assert.match(run.stdout, /^Storage: LEDGER_STORAGE, AzureWebJobsStorage are set; the demo ignores them and uses its own Azurite \(--storage writes elsewhere\)\.$/m);
+  assert.match(run.stdout, /^Storage: AzureWebJobsStorage, LEDGER_STORAGE are set; the demo ignores them and uses its own Azurite \(--storage writes elsewhere\)\.$/m);
   assert.match(run.stdout, /^Storage: started an embedded in-memory Azurite on 127\.0\.0\.1:\d+ /m);
   assert.match(run.stdout, new RegExp(`^Table prefix: ${prefix} \\(LEDGER_TABLE_PREFIX\\)$`, "m"));
   assert.match(run.stdout, new RegExp(`^  ${prefix}QuarantinedEvents — 2 rows$`, "m"));
@@ -66,7 +66,7 @@ test("--storage writes to that account, and says what it will write where before
   const lines = run.stdout.split("\n");
   const said = lines.findIndex((l) => /^Storage: --storage http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\. The demo will write 48 events there, and the rows stay:$/.test(l));
   assert.ok(said >= 0, run.stdout);
-  assert.match(lines[said + 1] ?? "", new RegExp(`^  tables ${prefix}SmsMessages, .*, ${prefix}QuarantinedEvents \\(created if missing\\), including 2 rows in ${prefix}QuarantinedEvents\\.$`));
+  assert.match(lines[said + 1] ?? "", new RegExp(`^  tables ${prefix}SmsMessages, .*, ${prefix}QuarantinedEvents, ${prefix}SchemaDrift \\(created if missing\\), including 2 rows in ${prefix}QuarantinedEvents\\.$`));
   assert.ok(said < lines.findIndex((l) => l.startsWith("Delivering ")), "said before delivering");
   assert.ok(!run.stdout.includes("AccountKey"), "the key is never printed");
   assert.equal(await rowsIn(`${prefix}QuarantinedEvents`), 2);

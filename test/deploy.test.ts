@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -220,6 +220,14 @@ describe("infra files generated from the catalog", () => {
     assert.match(main, /name: 'FC1'\n\s+tier: 'FlexConsumption'/);
     assert.match(main, /0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3/, "Storage Table Data Contributor");
     assert.match(main, /name: 'LEDGER_STORAGE'\n\s+value: 'https:\/\/\$\{ledgerStorage\.name\}\.table\./);
+    // Family accounts: one per listed family, its tables there only, the app's setting pointing at it.
+    assert.match(main, /param familyAccounts array = \[\]/);
+    assert.match(main, /loadJsonContent\('ledger-tables\.json'\)\.familyTables/);
+    assert.match(main, /for table in filter\(ledgerTables, t => !contains\(splitTables, t\)\)/);
+    assert.match(main, /name: 'LEDGER_STORAGE_\$\{toUpper\(family\)\}'/);
+    // The chat subscription includes the thread-level events, so the app lets them alone drive the state rows.
+    assert.match(main, /name: 'LEDGER_CHAT_STATE_FROM'\n\s+value: chatStateFrom/);
+    assert.ok(JSON.parse(readFileSync(join(ROOT, "infra", "event-types.json"), "utf8")).families.find((f: { family: string }) => f.family === "chat").eventTypes.includes("Microsoft.Communication.ChatMessageReceivedInThread"));
     const topic = readFileSync(join(ROOT, "infra", "modules", "system-topic.bicep"), "utf8");
     assert.match(topic, /topicType: 'Microsoft\.Communication\.CommunicationServices'/);
     for (const text of [main, subscriptions, topic]) {
@@ -450,7 +458,16 @@ describe("deploy: failing early with a clear message", () => {
     const bad = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--max-delivery-attempts", "31"]);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, "error: --max-delivery-attempts must be between 1 and 30, got 31.\n");
-    assert.deepEqual([...unknown.calls, ...bad.calls], []);
+    const family = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--family-accounts", "chat,email"]);
+    assert.equal(family.code, 2);
+    assert.equal(family.stderr, "error: --family-accounts takes families from sms, chat, calling, presence; got 'email'.\n");
+    assert.deepEqual([...unknown.calls, ...bad.calls, ...family.calls], []);
+  });
+
+  test("--family-accounts passes the families whose tables get an account of their own", () => {
+    const run = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--family-accounts", "chat, sms,chat"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(parameters(deployments(run, "main.bicep")[0]).familyAccounts, '["chat","sms"]');
   });
 
   test("--help prints usage and runs nothing", () => {
@@ -526,6 +543,36 @@ describe("deploy: failing early with a clear message", () => {
     assert.ok(first);
     assert.match(run.stderr, new RegExp(`chat: filter lacks ${first.replace(/\./g, "\\.")}`));
   });
+});
+
+describe("deploy: an az that answers nonsense", () => {
+  const cases: ReadonlyArray<readonly [string, string, string]> = [
+    ["account show", "{}", `Unexpected output from az account show (expected "id" in it): {}. Run it yourself to see what az says.`],
+    ["account show", "[]", "Unexpected output from az account show (expected a JSON object): []. Run it yourself to see what az says."],
+    ["version", '"2.67.0"', 'Unexpected output from az version (expected a JSON object): "2.67.0". Run it yourself to see what az says.'],
+    ["resource show", '{"name":"my-acs"}', `Unexpected output from az resource show (expected "id" in it): {"name":"my-acs"}. Run it yourself to see what az says.`],
+    ["eventgrid system-topic list", '{"value":[]}', 'Unexpected output from az eventgrid system-topic list (expected a JSON list of objects): {"value":[]}. Run it yourself to see what az says.'],
+    ["group exists", "maybe\n", "Unexpected output from az group exists (expected true or false): maybe. Run it yourself to see what az says."],
+    ["account show", "<html>Proxy login</html>", "Could not read the output of az account show: <html>Proxy login</html>"],
+  ];
+  for (const [command, answer, message] of cases) {
+    test(`az ${command} printing ${JSON.stringify(answer)}: a message naming it, exit 1, nothing created`, () => {
+      const run = deploy(["--resource-group", RG, "--acs-resource", ACS_ID], { env: { STUB_ANSWER: JSON.stringify({ [command]: answer }) } });
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr.trim().split("\n").pop(), `error: ${message}`);
+      assert.doesNotMatch(run.stdout + run.stderr, /undefined/);
+      assert.ok(!run.calls.some((c) => label(c).startsWith("az deployment") || label(c) === "npm run"), "nothing built or deployed");
+    });
+  }
+});
+
+test("npm run deploy without arguments fails at once, before any build", () => {
+  const before = realpathSync(join(ROOT, "dist"));
+  const run = spawnSync("npm", ["run", "--silent", "deploy"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /^error: Missing required arguments: --resource-group, --acs-resource\.\n/);
+  assert.equal(run.stdout, "", "nothing was built (no build output)");
+  assert.equal(realpathSync(join(ROOT, "dist")), before);
 });
 
 test("the stand-in az is where the tests expect it", () => {

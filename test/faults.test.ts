@@ -100,7 +100,7 @@ test("throttling and 5xx: the SDK's retries and our failure path together lose n
     assert.deepEqual(ledger, await reference(events));
     assert.ok(proxy.counts.refused > 0 && proxy.counts.lostAnswers > 0);
     console.log(`faults/5xx: ${proxy.counts.refused} requests refused with 503, ${proxy.counts.lostAnswers} answers lost after the write`);
-    recordAccounting({ source: "5xx", generated: events.length, rows: rowCount(ledger), failedAndRetried: failures });
+    recordAccounting({ source: "5xx", generated: events.length, rows: rowCount(ledger), failedByTiming: failures });
   } finally {
     await proxy.close();
   }
@@ -139,5 +139,5 @@ test("each event delivered 1–3 times, shuffled, 16 at once: the same ledger as
     ledger.ChatParticipants.filter((r) => r.partitionKey === "19:scale-0@thread.v2").map((r) => [r["displayName"], r["member"]]),
     [["P0", true], ["P1", true], ["P2", true], ["P3", true], ["P4", false]],
   );
-  recordAccounting({ source: "reorder", generated: events.length, rows: rowCount(ledger), failedAndRetried: failures });
+  recordAccounting({ source: "reorder", generated: events.length, rows: rowCount(ledger), failedByTiming: failures });
 });

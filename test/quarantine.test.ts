@@ -18,9 +18,12 @@ test("sms: a missing field and a date that is not one are named with their paths
   e.data.ReceivedTimestamp = "yesterday";
   assert.deepEqual(quarantineOf(e, "sms"), {
     code: "SchemaViolation",
-    message: `Microsoft.Communication.SMSReceived event ${SMS_ID}: does not match its schema: /data/From is required; /data/ReceivedTimestamp must match format "acs-timestamp"`,
+    // SMS fields come PascalCase or camelCase: the number is missing in both spellings.
+    message: `Microsoft.Communication.SMSReceived event ${SMS_ID}: does not match its schema: /data/from is required; /data/From is required; /data must match a schema in anyOf; /data/ReceivedTimestamp must match format "acs-timestamp"`,
     errors: [
+      { instancePath: "/data/from", message: "is required" },
       { instancePath: "/data/From", message: "is required" },
+      { instancePath: "/data", message: "must match a schema in anyOf" },
       { instancePath: "/data/ReceivedTimestamp", message: 'must match format "acs-timestamp"' },
     ],
   });
@@ -45,10 +48,10 @@ test("calling: numbers must be numbers, and a recording needs its server call id
   ended.data.durationOfCall = "49.7";
   assert.deepEqual(quarantineOf(ended, "calling").errors, [{ instancePath: "/data/durationOfCall", message: "must be number" }]);
   const recording = fixture("seed-001", "Microsoft.Communication.RecordingFileStatusUpdated") as any;
-  recording.subject = "/recording/call/abc";
+  recording.subject = "/calls/abc"; // neither subject form a recording comes with
   recording.data.recordingStorageInfo.recordingChunks[0].contentLocation = "not a url";
   assert.deepEqual(quarantineOf(recording, "calling").errors, [
-    { instancePath: "/subject", message: 'must match pattern "/serverCallId/[^/]+"' },
+    { instancePath: "/subject", message: 'must match pattern "/serverCallId/.|^/?recording/call/."' },
     { instancePath: "/data/recordingStorageInfo/recordingChunks/0/contentLocation", message: 'must match format "uri"' },
   ]);
 });
@@ -133,8 +136,12 @@ test("a quarantine row holds the reason, every error and the raw event; redelive
   assert.equal(row.partitionKey, "Microsoft.Communication.SMSReceived");
   assert.match(row.rowKey, new RegExp(`^2020-09-18T00:27:47\\.0000000Z\\|${SMS_ID}\\|[0-9a-f]{10}\\|smsEvents$`));
   assert.equal(row["reasonCode"], "SchemaViolation");
-  assert.equal(row["reason"], `Microsoft.Communication.SMSReceived event ${SMS_ID}: does not match its schema: /data/To is required`);
-  assert.deepEqual(JSON.parse(String(row["errors"])), [{ instancePath: "/data/To", message: "is required" }]);
+  assert.equal(row["reason"], `Microsoft.Communication.SMSReceived event ${SMS_ID}: does not match its schema: /data/to is required; /data/To is required; /data must match a schema in anyOf`);
+  assert.deepEqual(JSON.parse(String(row["errors"])), [
+    { instancePath: "/data/to", message: "is required" },
+    { instancePath: "/data/To", message: "is required" },
+    { instancePath: "/data", message: "must match a schema in anyOf" },
+  ]);
   assert.deepEqual(JSON.parse(String(row["rawEvent"])), e);
   assert.equal(row["eventId"], SMS_ID);
   assert.equal(row["eventType"], "Microsoft.Communication.SMSReceived");

@@ -1,6 +1,6 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,7 +15,7 @@ import type { PreparedAppend } from "../src/ledger/writer";
 import { BatchWriter, Progress, readEvents, runReplay, Tally, type ReadItem, type ReplayIO, type ReplayOptions } from "../src/replay";
 import { parseReplayArgs } from "../src/cli/replay";
 import { parseTimestamp } from "../src/time";
-import { FIXTURES, fixture, loadFixtures, PROJECT_ROOT, readLedger, readTable, testSettings, testWriter, type Row } from "./helpers";
+import { FIXTURES, fixture, loadFixtures, PROJECT_ROOT, readLedger, readTable, runScript, testSettings, testWriter, type Row } from "./helpers";
 
 /*
  * The replay: files (Event Grid arrays, CloudEvents batches, NDJSON, stdin), a dead-letter container
@@ -216,21 +216,32 @@ test("readEvents: the same events and positions whatever the chunking; strings, 
   assert.deepEqual(await ids("mismatch"), [1, "error 3:11"]);
 });
 
-test("a dead-letter container in Azurite's blob service: blobs read, dead-letter fields kept on the rows", async () => {
+/** A fresh blob container in the run's Azurite, as Event Grid's dead-letter container. */
+async function deadLetterContainer() {
   const connectionString = process.env["AZURITE_BLOB_CONNECTION_STRING"];
   assert.ok(connectionString, "run-tests sets AZURITE_BLOB_CONNECTION_STRING");
   const containerName = `deadletters${process.pid}${Math.floor(Math.random() * 1e6)}`;
   const container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(containerName);
   await container.create();
-  const deadLetter = (e: Record<string, unknown>, i: number) => ({
-    ...withId(e, `dl-${i}-${String(e["id"])}`),
+  return { connectionString, containerName, container };
+}
+
+/** An event as Event Grid dead-letters it in the Event Grid schema. */
+function eventGridDeadLetter(e: Record<string, unknown>, id: string): Record<string, unknown> {
+  return {
+    ...withId(e, id),
     deadLetterReason: "MaxDeliveryAttemptsExceeded",
     deliveryAttempts: 30,
     lastDeliveryOutcome: "Probation",
     publishTime: "2026-01-05T07:12:44.1234567Z",
     lastDeliveryAttemptTime: "2026-01-06T07:10:01.7654321Z",
     lastHttpStatusCode: 500,
-  });
+  };
+}
+
+test("a dead-letter container in Azurite's blob service: blobs read, dead-letter fields kept on the rows", async () => {
+  const { connectionString, containerName, container } = await deadLetterContainer();
+  const deadLetter = (e: Record<string, unknown>, i: number) => eventGridDeadLetter(e, `dl-${i}-${String(e["id"])}`);
   const chat = [fixture("seed-002", "Microsoft.Communication.ChatMessageReceivedInThread"), fixture("seed-002", "Microsoft.Communication.ChatThreadCreated")].map(deadLetter);
   const sms = [deadLetter(fixture("seed-002", SMS_RECEIVED), 9)];
   const put = (name: string, body: string) => container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
@@ -269,20 +280,8 @@ test("a dead-letter container in Azurite's blob service: blobs read, dead-letter
 });
 
 test("dead letters in both delivery schemas: CloudEvents' lower-case dead-letter fields land on the rows under the Event Grid names", async () => {
-  const connectionString = process.env["AZURITE_BLOB_CONNECTION_STRING"];
-  assert.ok(connectionString, "run-tests sets AZURITE_BLOB_CONNECTION_STRING");
-  const containerName = `deadletters${process.pid}${Math.floor(Math.random() * 1e6)}`;
-  const container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(containerName);
-  await container.create();
-  const eventGrid = {
-    ...withId(fixture("seed-002", SMS_RECEIVED), "dl-eg-sms"),
-    deadLetterReason: "MaxDeliveryAttemptsExceeded",
-    deliveryAttempts: 30,
-    lastDeliveryOutcome: "Probation",
-    publishTime: "2026-01-05T07:12:44.1234567Z",
-    lastDeliveryAttemptTime: "2026-01-06T07:10:01.7654321Z",
-    lastHttpStatusCode: 500,
-  };
+  const { connectionString, containerName, container } = await deadLetterContainer();
+  const eventGrid = eventGridDeadLetter(fixture("seed-002", SMS_RECEIVED), "dl-eg-sms");
   const [cloudSample] = samplesOf("CloudEvents").filter((e) => e["type"] === SMS_RECEIVED);
   assert.ok(cloudSample);
   const cloudEvent = {
@@ -553,7 +552,7 @@ test("the command line's options: blob account defaults to the ledger's, quarant
   const account = parseReplayArgs(["--account", "acsledgerled1a2b", "--blob-container", "eventgrid-deadletters"], {});
   assert.equal(account.account, "acsledgerled1a2b");
   assert.deepEqual(account.options.blob, { container: "eventgrid-deadletters", accountUrl: "https://acsledgerled1a2b.blob.core.windows.net" });
-  const q = parseReplayArgs(["--from-quarantine", "--type", "A", "--type", "B", "--since", "2026-01-05", "--until", "2026-01-06T12:00:00+01:00", "--include-resolved", "--concurrency", "8"], {});
+  const q = parseReplayArgs(["--from-quarantine", "--type", "A", "--type", "B", "--since", "2026-01-05", "--until", "2026-01-06T12:00:00+01:00", "--include-resolved", "--concurrency", "8"], { LEDGER_STORAGE: azurite });
   assert.deepEqual(q.options.fromQuarantine, {
     types: ["A", "B"],
     since: parseTimestamp("2026-01-05T00:00:00Z"),
@@ -562,20 +561,10 @@ test("the command line's options: blob account defaults to the ledger's, quarant
   });
   assert.equal(q.options.concurrency, 8);
   assert.throws(() => parseReplayArgs(["--blob-container", "deadletters", "a.json"], {}), /needs --blob-connection-string or --blob-account-url/);
-  assert.throws(() => parseReplayArgs(["--from-quarantine", "--since", "2026-01-06", "--until", "2026-01-05"], {}), /--since must be before --until/);
+  assert.throws(() => parseReplayArgs(["--from-quarantine", "--since", "2026-01-06", "--until", "2026-01-05"], { LEDGER_STORAGE: azurite }), /--since must be before --until/);
 });
 
-function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.once("error", reject);
-    child.once("exit", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? "");
-  });
-}
+const runCli = (args: string[], env: NodeJS.ProcessEnv, input?: string) => runScript(CLI, args, env, input);
 
 test("the command line: usage errors exit 2; files and stdin into the configured account; an embedded Azurite without one", async () => {
   const env = { ...process.env };

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { findProjectRoot, startAzurite, type Azurite } from "../src/devhost/azurite";
-import { ACCOUNTING_ENV, type AccountingField } from "./accounting";
+import { ACCOUNTING_ENV, accountingLine, type AccountingField } from "./accounting";
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -17,8 +17,20 @@ function findTests(dir: string): string[] {
   });
 }
 
+/** The ACS doc samples the tests read: ../shared/fixtures/events beside the project (see README). */
+function missingFixtures(root: string): string | undefined {
+  const fixtures = path.resolve(root, "..", "shared", "fixtures", "events");
+  if (fs.existsSync(fixtures)) return undefined;
+  return `run-tests: ${fixtures} is missing: the tests read the ACS documentation's sample events from ../shared/fixtures/events beside the project (README, "Quick start")`;
+}
+
 async function main(): Promise<number> {
   const root = findProjectRoot(__dirname);
+  const missing = missingFixtures(root);
+  if (missing) {
+    console.error(missing);
+    return 1;
+  }
   const filters = process.argv.slice(2);
   const files = findTests(path.join(root, "dist", "test"))
     .map((f) => path.relative(root, f))
@@ -83,12 +95,8 @@ async function main(): Promise<number> {
 /** Sums what the hostile and fault tests recorded (see test/accounting.ts) into one line. */
 function readAccounting(file: string): string | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const sum: Record<AccountingField, number> = { generated: 0, rows: 0, quarantined: 0, failedAndRetried: 0, lost: 0, duplicated: 0 };
-  for (const line of fs.readFileSync(file, "utf8").split("\n").filter(Boolean)) {
-    const entry = JSON.parse(line) as Partial<Record<AccountingField, number>>;
-    for (const key of Object.keys(sum) as AccountingField[]) sum[key] += entry[key] ?? 0;
-  }
-  return `hostile: ${sum.generated} generated events, ${sum.rows} rows, ${sum.quarantined} quarantined, ${sum.failedAndRetried} failed-and-retried, ${sum.lost} lost, ${sum.duplicated} duplicated`;
+  const entries = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Partial<Record<AccountingField, number>>);
+  return accountingLine(entries);
 }
 
 main().then(

@@ -1,5 +1,6 @@
 /** Command-line arguments of scripts/deploy.ts. */
 import { parseArgs } from "node:util";
+import { FAMILIES } from "../../src/catalog/spec";
 import { DeployError } from "./runner";
 
 export type Publisher = "auto" | "az" | "func";
@@ -13,6 +14,8 @@ export interface DeployOptions {
   readonly maxDeliveryAttempts: number;
   readonly eventTtlMinutes: number;
   readonly operatorObjectId?: string;
+  /** Families whose tables get a storage account of their own (LEDGER_STORAGE_<FAMILY>). */
+  readonly familyAccounts: readonly string[];
   readonly publisher: Publisher;
   readonly indexTimeoutSeconds: number;
   readonly skipBuild: boolean;
@@ -36,7 +39,9 @@ Options:
   --name-prefix <prefix>         Prefix of resource names, 2-12 of [a-z0-9-] (default: acsledger)
   --max-delivery-attempts <n>    Event Grid delivery attempts, 1-30 (default: 30, Event Grid's default)
   --event-ttl-minutes <n>        Event Grid event time-to-live, 1-1440 (default: 1440, Event Grid's default)
-  --operator-object-id <id>      Entra object ID granted read/replay rights on the ledger account
+  --operator-object-id <id>      Entra object ID granted read/replay rights on the ledger account(s)
+  --family-accounts <list>       Families whose tables get a storage account of their own, comma-separated
+                                 from sms, chat, calling, presence (default: none; see README "Capacity")
   --publisher <auto|az|func>     How to publish the code: func when Core Tools are on PATH (auto), or
                                  az functionapp deployment source config-zip (default: auto)
   --index-timeout-seconds <n>    How long to wait for the functions to be indexed (default: 600)
@@ -70,6 +75,7 @@ export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
         "max-delivery-attempts": { type: "string" },
         "event-ttl-minutes": { type: "string" },
         "operator-object-id": { type: "string" },
+        "family-accounts": { type: "string" },
         publisher: { type: "string" },
         "index-timeout-seconds": { type: "string" },
         "skip-build": { type: "boolean" },
@@ -109,6 +115,12 @@ export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
     throw new DeployError(`--operator-object-id must be an object ID (a GUID); got '${operatorObjectId}'.`, 2);
   }
 
+  const familyAccounts = [...new Set((values["family-accounts"] ?? "").split(",").map((f) => f.trim()).filter((f) => f !== ""))];
+  const unknownFamily = familyAccounts.find((f) => !(FAMILIES as readonly string[]).includes(f));
+  if (unknownFamily !== undefined) {
+    throw new DeployError(`--family-accounts takes families from ${FAMILIES.join(", ")}; got '${unknownFamily}'.`, 2);
+  }
+
   return {
     help: false,
     options: {
@@ -119,6 +131,7 @@ export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
       maxDeliveryAttempts: integer("max-delivery-attempts", values["max-delivery-attempts"], 30, 1, 30),
       eventTtlMinutes: integer("event-ttl-minutes", values["event-ttl-minutes"], 1440, 1, 1440),
       operatorObjectId,
+      familyAccounts,
       publisher,
       indexTimeoutSeconds: integer("index-timeout-seconds", values["index-timeout-seconds"], 600, 0, 3600),
       skipBuild: values["skip-build"] ?? false,

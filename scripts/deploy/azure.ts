@@ -12,6 +12,35 @@ export function parseJson<T>(text: string, what: string): T {
   }
 }
 
+/*
+ * What az prints is checked for the shape the deploy reads from it: an az that answers something
+ * else (an old version, an extension, a proxy's page) fails with what it said, never with an
+ * "undefined" further on.
+ */
+export function unexpected(what: string, text: string, wanted: string): DeployError {
+  return new DeployError(`Unexpected output from ${what} (${wanted}): ${text.trim().slice(0, 300) || "(nothing)"}. Run it yourself to see what az says.`);
+}
+
+/** A JSON object; `keys` must be non-empty strings in it. */
+export function parseJsonObject<T extends Record<string, unknown>>(text: string, what: string, keys: readonly string[] = []): T {
+  const value = parseJson<unknown>(text, what);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw unexpected(what, text, "expected a JSON object");
+  for (const key of keys) {
+    const field = (value as Record<string, unknown>)[key];
+    if (typeof field !== "string" || field.trim() === "") throw unexpected(what, text, `expected "${key}" in it`);
+  }
+  return value as T;
+}
+
+/** A JSON array of objects. */
+export function parseJsonArray<T extends Record<string, unknown>>(text: string, what: string): T[] {
+  const value = parseJson<unknown>(text, what);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "object" || item === null || Array.isArray(item))) {
+    throw unexpected(what, text, "expected a JSON list of objects");
+  }
+  return value as T[];
+}
+
 export interface ResourceId {
   readonly subscriptionId: string;
   readonly resourceGroup: string;

@@ -66,6 +66,21 @@ export function validatorFor(spec: AnySpec): Validator {
   return validator;
 }
 
+let tableFamilies: ReadonlyMap<string, Family> | undefined;
+
+/**
+ * The family whose events write a table, from the specs' table lists; `undefined` for a table that
+ * no family or more than one family writes (QuarantinedEvents, and any table added beside the catalog).
+ */
+export function familyOfTable(table: string): Family | undefined {
+  if (!tableFamilies) {
+    const seen = new Map<string, Family | null>();
+    for (const spec of CATALOG.values()) for (const t of spec.tables) seen.set(t, seen.has(t) && seen.get(t) !== spec.family ? null : spec.family);
+    tableFamilies = new Map([...seen].filter((entry): entry is [string, Family] => entry[1] !== null));
+  }
+  return tableFamilies.get(table);
+}
+
 export function isFamily(name: string): name is Family {
   return (FAMILIES as readonly string[]).includes(name);
 }

@@ -1,36 +1,75 @@
-import { Type } from "@sinclair/typebox";
+import { Type, type TSchema } from "@sinclair/typebox";
 import type { Envelope } from "../envelope";
 import { normalizePhoneNumber } from "../identifiers";
 import type { Instant } from "../time";
-import { NonEmptyString, Timestamp } from "./common";
+import { Maybe, NonEmptyString, Timestamp } from "./common";
+import { present } from "./props";
 import { append, eventRowKey, instant, json } from "./rows";
-import { defineEvent, type LedgerWrite, type Properties } from "./spec";
+import { defineEvent, type LedgerWrite, type Properties, type Variant } from "./spec";
 
-/** SMS data arrives PascalCase (unlike every other family). */
-const SmsReceivedData = Type.Object({
-  MessageId: NonEmptyString,
-  From: NonEmptyString,
-  To: NonEmptyString,
-  Message: Type.String(),
-  ReceivedTimestamp: Timestamp,
-});
+/*
+ * SMS data arrives PascalCase in the older docs and spec examples, camelCase in the newest docs, the
+ * spec's TypeSpec and the SDKs, and mixed in the current Learn page (`Tag` stays PascalCase). Each
+ * field is accepted in both casings and normalized to the camelCase property.
+ */
 
-const DeliveryAttempt = Type.Object({
-  Timestamp: Timestamp,
-  SegmentsSucceeded: Type.Integer({ minimum: 0 }),
-  SegmentsFailed: Type.Integer({ minimum: 0 }),
-});
+const upperFirst = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 
-const SmsDeliveryReportData = Type.Object({
-  MessageId: NonEmptyString,
-  From: NonEmptyString,
-  To: NonEmptyString,
-  DeliveryStatus: NonEmptyString,
-  DeliveryStatusDetails: Type.Optional(Type.String()),
-  ReceivedTimestamp: Timestamp,
-  DeliveryAttempts: Type.Optional(Type.Array(DeliveryAttempt)),
-  Tag: Type.Optional(Type.String()),
-});
+/** Both casings of each field, each optional (a casing check below requires the keys). */
+function bothCasings<T extends Record<string, TSchema>>(fields: T) {
+  return Object.fromEntries(Object.entries(fields).flatMap(([name, schema]) => [[name, Maybe(schema)], [upperFirst(name), Maybe(schema)]])) as Record<string, ReturnType<typeof Maybe<TSchema>>>;
+}
+
+/** JSON Schema for "the field is present in one casing or the other". */
+function requiredInEitherCasing(...names: string[]) {
+  // Each branch names its property again: AJV's strict mode wants `required` next to `properties`.
+  const branch = (key: string) => ({ type: "object", properties: { [key]: true }, required: [key] });
+  return { allOf: names.map((name) => ({ type: "object", anyOf: [branch(name), branch(upperFirst(name))] })) };
+}
+
+type SmsData = Readonly<Record<string, unknown>>;
+
+/** A field in whichever casing it came; `null` counts as absent. */
+function field(d: SmsData, name: string): unknown {
+  return d[name] ?? d[upperFirst(name)] ?? undefined;
+}
+const text = (d: SmsData, name: string) => {
+  const v = field(d, name);
+  return typeof v === "string" ? v : undefined;
+};
+const count = (d: SmsData, name: string) => {
+  const v = field(d, name);
+  return typeof v === "number" ? v : undefined;
+};
+/** The keys' fields, which the schema requires in one casing or the other. */
+function keyText(d: SmsData, name: string): string {
+  const v = text(d, name);
+  if (v === undefined) throw new TypeError(`SMS data without ${name}: the schema requires it`);
+  return v;
+}
+
+const DeliveryAttempt = Type.Object(bothCasings({ timestamp: Timestamp, segmentsSucceeded: Type.Integer({ minimum: 0 }), segmentsFailed: Type.Integer({ minimum: 0 }) }));
+
+const SmsReceivedData = Type.Object(
+  bothCasings({ messageId: NonEmptyString, from: NonEmptyString, to: NonEmptyString, message: Type.String(), receivedTimestamp: Timestamp, segmentCount: Type.Integer({ minimum: 0 }) }),
+  requiredInEitherCasing("from", "to"),
+);
+
+const SmsDeliveryReportData = Type.Object(
+  {
+    ...bothCasings({ messageId: NonEmptyString, from: NonEmptyString, to: NonEmptyString, deliveryStatus: Type.String(), deliveryStatusDetails: Type.String(), receivedTimestamp: Timestamp, tag: Type.String(), segmentCount: Type.Integer({ minimum: 0 }) }),
+    deliveryAttempts: Maybe(Type.Array(DeliveryAttempt)),
+    DeliveryAttempts: Maybe(Type.Array(DeliveryAttempt)),
+  },
+  requiredInEitherCasing("from", "to"),
+);
+
+const CASING_SEEN_IN = [
+  "PascalCase: */spec-eg-sms_received.json, */spec-ce-*.json, */typespec-sms_delivery_report_received.json",
+  "camelCase: */spec-eg-sms_delivery_report_received.json, */docs-*.json (with `Tag` PascalCase)",
+];
+const casingVariants = (...names: string[]): Variant[] =>
+  names.map((name) => ({ path: `data.${upperFirst(name)}`, normalizedTo: name, seenIn: CASING_SEEN_IN }));
 
 /** The preview docs name the number in the subject: `/phone_number/555-555-5555` or `phonenumber/…`. */
 const PHONE_SUBJECT = /^\/?phone_?number\/(.+)$/i;
@@ -78,20 +117,41 @@ function subjectNumber(subject: string): string {
   return PHONE_SUBJECT.exec(subject)?.[1] ?? subject;
 }
 
+/** An SMS event's message id is its event id in every sample; the data's own id wins when present. */
+const messageIdOf = (e: Envelope<SmsData>) => text(e.data, "messageId") ?? e.id;
+/** When the service received it; an event without the timestamp is filed at its event time. */
+function receivedAt(e: Envelope<SmsData>): Instant {
+  const t = text(e.data, "receivedTimestamp");
+  return t === undefined ? e.time : instant(t);
+}
+
+/** Delivery attempts in one casing (camelCase), kept whole as JSON. */
+function deliveryAttempts(d: SmsData): string | undefined {
+  const attempts = field(d, "deliveryAttempts");
+  if (!Array.isArray(attempts)) return undefined;
+  return json(
+    attempts.map((a: SmsData) => present({ timestamp: text(a, "timestamp"), segmentsSucceeded: count(a, "segmentsSucceeded"), segmentsFailed: count(a, "segmentsFailed") })),
+  );
+}
+
 export const smsEvents = [
   defineEvent({
     type: "Microsoft.Communication.SMSReceived",
     family: "sms",
     data: SmsReceivedData,
     tables: ["SmsMessages"],
+    variants: [
+      ...casingVariants("messageId", "from", "to", "message", "receivedTimestamp", "segmentCount"),
+      { path: "data.messageId (absent)", normalizedTo: "messageId: the event id", seenIn: ["none yet; every sample's id is its message id"] },
+    ],
     normalize: (e) =>
       smsMessageRows(e, {
-        messageId: e.data.MessageId,
-        from: e.data.From,
-        to: e.data.To,
+        messageId: messageIdOf(e),
+        from: keyText(e.data, "from"),
+        to: keyText(e.data, "to"),
         direction: "inbound",
-        at: instant(e.data.ReceivedTimestamp),
-        props: { message: e.data.Message },
+        at: receivedAt(e),
+        props: present({ message: text(e.data, "message"), segmentCount: count(e.data, "segmentCount") }),
       }),
   }),
   defineEvent({
@@ -99,17 +159,22 @@ export const smsEvents = [
     family: "sms",
     data: SmsDeliveryReportData,
     tables: ["SmsMessages", "SmsDeliveryReports"],
+    variants: casingVariants("messageId", "from", "to", "deliveryStatus", "deliveryStatusDetails", "receivedTimestamp", "deliveryAttempts", "tag"),
     normalize: (e) => {
-      const at = instant(e.data.ReceivedTimestamp);
-      const report: Properties = {
-        deliveryStatus: e.data.DeliveryStatus,
-        deliveryStatusDetails: e.data.DeliveryStatusDetails,
-        deliveryAttempts: json(e.data.DeliveryAttempts),
-        tag: e.data.Tag,
-      };
+      const at = receivedAt(e);
+      const messageId = messageIdOf(e);
+      const report = present({
+        deliveryStatus: text(e.data, "deliveryStatus"),
+        deliveryStatusDetails: text(e.data, "deliveryStatusDetails"),
+        deliveryAttempts: deliveryAttempts(e.data),
+        tag: text(e.data, "tag"),
+        segmentCount: count(e.data, "segmentCount"),
+      });
+      const from = keyText(e.data, "from");
+      const to = keyText(e.data, "to");
       return [
-        ...smsMessageRows(e, { messageId: e.data.MessageId, from: e.data.From, to: e.data.To, direction: "outbound", at, props: report }),
-        deliveryReportRow(e, e.data.MessageId, at, { from: normalizePhoneNumber(e.data.From), to: normalizePhoneNumber(e.data.To), ...report }),
+        ...smsMessageRows(e, { messageId, from, to, direction: "outbound", at, props: report }),
+        deliveryReportRow(e, messageId, at, { from: normalizePhoneNumber(from), to: normalizePhoneNumber(to), ...report }),
       ];
     },
   }),

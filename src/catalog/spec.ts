@@ -17,6 +17,8 @@ export const TABLES = [
   "Calls",
   "UserDisconnects",
   "QuarantinedEvents",
+  /** Data property paths that events carry and their schemas do not name (src/ledger/drift.ts). */
+  "SchemaDrift",
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
@@ -56,6 +58,18 @@ export interface Facet {
 
 export type LedgerWrite = AppendRow | StatePatch;
 
+/**
+ * A second spelling of one fact that a schema accepts and its normalizer folds into one property,
+ * with where it was seen (corpus files under test/corpus, or documents).
+ */
+export interface Variant {
+  /** Where the variant sits: `data.<path>` or `subject`. */
+  readonly path: string;
+  /** The one spelling or property it is normalized to. */
+  readonly normalizedTo: string;
+  readonly seenIn: readonly string[];
+}
+
 export interface EventSpec<S extends TSchema = TSchema> {
   readonly type: string;
   readonly family: Family;
@@ -67,6 +81,13 @@ export interface EventSpec<S extends TSchema = TSchema> {
   /** Constraints on `subject`, for events that carry a key only there. */
   readonly subject?: TSchema;
   readonly tables: readonly TableName[];
+  /** Spellings of one fact that producers use, accepted and normalized to one property. */
+  readonly variants?: readonly Variant[];
+  /**
+   * Per facet of the state rows this event writes: the properties an event may leave out. An absent
+   * one leaves the stored value unchanged (the normalizer omits it); only an explicit removal clears it.
+   */
+  readonly absentMeansUnchanged?: Readonly<Record<string, readonly string[]>>;
   readonly normalize: (event: Envelope<Static<S>>) => LedgerWrite[];
 }
 

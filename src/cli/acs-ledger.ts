@@ -8,12 +8,16 @@ type CommandMain = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<
 /** Command name → its module's `main`. Without a command name, `replay` runs (as it always has). */
 const COMMANDS: Readonly<Record<string, () => CommandMain>> = {
   replay: () => (require("./replay") as typeof import("./replay")).main,
+  drift: () => (require("./drift") as typeof import("./drift")).main,
+  query: () => (require("./query") as typeof import("./query")).main,
 };
 
 const USAGE = `Usage: acs-ledger <command> [options]   (npx acs-ledger …)
 
 Commands:
   replay    Push events through the ledger after the fact (files, stdin, blobs, the quarantine)
+  drift     List the data property paths events carried that their schemas do not name
+  query     Read the ledger: SMS by number, chat threads, calls, users, the quarantine
 
 Run "acs-ledger <command> --help" for a command's options.
 `;

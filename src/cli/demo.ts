@@ -8,7 +8,8 @@ import { parseArgs } from "node:util";
 import { functionNameOf, specFor, TABLES, type TableName } from "../catalog";
 import { parseStorage, settingsFromEnv, type LedgerSettings } from "../config";
 import { findProjectRoot, startAzurite, type Azurite } from "../devhost/azurite";
-import { loadFunctionApp } from "../devhost/functionsHost";
+import { loadFunctionApp, type LoadedFunctionApp } from "../devhost/functionsHost";
+import { serveArgs, serveUntilStopped } from "../devhost/server";
 import { decodeProperties } from "../ledger/entity";
 import { createTableClient, LedgerTables } from "../ledger/tables";
 import { describeStorageError, statusOf } from "../ledger/storageErrors";
@@ -53,6 +54,8 @@ export interface DemoOptions {
   readonly storage?: string;
   readonly out?: (line: string) => void;
   readonly root?: string;
+  /** Runs once the tables are shown, before Azurite stops (`--serve`: the API, viewer and webhook). */
+  readonly serve?: (app: LoadedFunctionApp, out: (line: string) => void) => Promise<void>;
 }
 
 export interface DemoResult {
@@ -77,6 +80,7 @@ const SHOW: Record<TableName, readonly string[]> = {
   Calls: ["startedAt", "endedAt", "durationOfCall"],
   UserDisconnects: ["disconnectedAt", "eventType", "deliverySchema"],
   QuarantinedEvents: ["reasonCode", "reason"],
+  SchemaDrift: ["eventType", "path", "count"],
 };
 const EXAMPLES = 3;
 
@@ -91,12 +95,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   let azurite: Azurite | undefined;
   try {
-    const ignored = STORAGE_SETTING.filter((name) => nonEmpty(process.env[name]) !== undefined);
+    const ignored = Object.keys(process.env).filter((name) => STORAGE_SETTING.test(name) && nonEmpty(process.env[name]) !== undefined).sort();
     if (options.storage === undefined && ignored.length > 0) {
       out(`Storage: ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} set; the demo ignores ${ignored.length === 1 ? "it" : "them"} and uses its own Azurite (--storage writes elsewhere).`);
     }
     // The app reads its settings from the environment: only the demo's account may be there.
-    for (const name of Object.keys(process.env)) if (STORAGE_SETTING_PATTERN.test(name)) delete process.env[name];
+    for (const name of Object.keys(process.env)) if (STORAGE_SETTING.test(name)) delete process.env[name];
     settingsFromEnv({ ...process.env, LEDGER_STORAGE: "UseDevelopmentStorage=true" }); // a bad prefix or timeout fails now, before Azurite starts
     let settings: LedgerSettings;
     if (options.storage !== undefined) {
@@ -163,6 +167,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     out("");
     out(failed === 0 ? "Done: every invocation succeeded." : `Done: ${failed} invocation(s) FAILED.`);
+    if (options.serve) await options.serve(app, out);
     return { succeeded, failed, stored, quarantined, rows };
   } finally {
     if (azurite) {
@@ -224,18 +229,12 @@ function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-/** The settings the app reads from the environment to find its storage (with per-family forms). */
-const STORAGE_SETTING_PATTERN = /^(LEDGER_STORAGE|AzureWebJobsStorage)/i;
-const STORAGE_SETTING = ["LEDGER_STORAGE", "AzureWebJobsStorage"];
+/** The settings the app finds its storage by: LEDGER_STORAGE, its per-family forms, AzureWebJobsStorage*. */
+const STORAGE_SETTING = /^(LEDGER_STORAGE|AzureWebJobsStorage)/i;
 
 /** `--storage`, checked as the app will read it, into the environment the app reads. */
 function explicitSettings(storage: string): LedgerSettings {
-  try {
-    parseStorage(storage);
-  } catch (error) {
-    if (error instanceof ConfigurationError) throw new ConfigurationError(error.message.replace(/^LEDGER_STORAGE\b/, "--storage"));
-    throw error;
-  }
+  parseStorage(storage, "--storage");
   process.env["LEDGER_STORAGE"] = storage;
   return settingsFromEnv();
 }
@@ -280,6 +279,9 @@ Options:
   --storage VALUE   Write to this account instead: a connection string or a table endpoint URL
                     (https://ACCOUNT.table.core.windows.net, signed in with DefaultAzureCredential).
                     The demo says what it will write where before it writes, and the rows stay.
+  --serve           Then keep serving on 127.0.0.1 until Ctrl-C: the read API and the viewer
+                    (/api/ledger/viewer) and the Event Grid webhook (/runtime/webhooks/eventgrid)
+  --port N          The port to serve on (default 7071)
   -h, --help        This text.
 
 Exit status: 0 when every invocation succeeded; 1 when one failed, or storage or a setting is wrong;
@@ -311,12 +313,13 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  const args = parseDemoArgs(argv);
+  const { serve, rest } = serveArgs(argv);
+  const args = parseDemoArgs(rest);
   if (args.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const result = await runDemo(args.storage !== undefined ? { storage: args.storage } : {});
+  const result = await runDemo({ ...(args.storage !== undefined ? { storage: args.storage } : {}), ...(serve ? { serve: (app, out) => serveUntilStopped(app, serve.port, out) } : {}) });
   return result.failed === 0 ? 0 : 1;
 }
 

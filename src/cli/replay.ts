@@ -3,12 +3,12 @@
 // after the fact, from files, stdin, a blob container (Event Grid's dead letters) or the ledger's own
 // QuarantinedEvents table. The work is done by runReplay (src/replay); this is the command line.
 import { parseArgs } from "node:util";
-import { settingsFromEnv, type LedgerSettings } from "../config";
+import { accountSettings, settingsFromEnv, storageConfigured, type LedgerSettings } from "../config";
 import { startAzurite, type Azurite } from "../devhost/azurite";
 import { runReplay, type ReplayOptions } from "../replay";
 import type { BlobInputOptions } from "../replay/sources";
 import type { QuarantineFilter } from "../replay/quarantine";
-import { parseTimestamp, type Instant } from "../time";
+import { instantOf as parseInstant, type Instant } from "../time";
 import { runCli, UsageError } from "./oneLine";
 
 export const USAGE = `Usage: acs-ledger replay [options] [PATH ...]
@@ -32,7 +32,10 @@ Sources (files and blobs may be combined; the quarantine table is replayed on it
                                  and their rows marked resolved (never deleted); the others keep
                                  their rows, with the new reasons.
     --type TYPE                  Only this event type (repeatable)
-    --since TIME, --until TIME   Only events whose time is in [since, until) (ISO 8601)
+    --since TIME, --until TIME   Only events whose time is in [since, until): any ISO 8601 time
+                                 (any fraction digits, Z or an offset) or a date (its midnight UTC).
+                                 Events without a time are in no range: see --without-time.
+    --without-time               Only events that have no (valid) time
     --include-resolved           Also replay rows already marked resolved
 
 Where the ledger is:
@@ -78,6 +81,7 @@ export function parseReplayArgs(argv: readonly string[], env: Readonly<Record<st
         since: { type: "string" },
         until: { type: "string" },
         "include-resolved": { type: "boolean" },
+        "without-time": { type: "boolean" },
         account: { type: "string" },
         "dry-run": { type: "boolean" },
         concurrency: { type: "string" },
@@ -100,14 +104,18 @@ export function parseReplayArgs(argv: readonly string[], env: Readonly<Record<st
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256: got "${v.concurrency}"`);
   }
 
-  const quarantineOnly = (["type", "since", "until", "include-resolved"] as const).filter((k) => v[k] !== undefined);
+  const quarantineOnly = (["type", "since", "until", "include-resolved", "without-time"] as const).filter((k) => v[k] !== undefined);
   let fromQuarantine: QuarantineFilter | undefined;
   if (v["from-quarantine"]) {
     if (paths.length > 0 || v["blob-container"] !== undefined) throw new UsageError("--from-quarantine replays the quarantine table on its own: give no paths and no --blob-container with it");
     const since = v.since === undefined ? undefined : instantOf("--since", v.since);
     const until = v.until === undefined ? undefined : instantOf("--until", v.until);
     if (since && until && since.iso >= until.iso) throw new UsageError("--since must be before --until");
-    fromQuarantine = { types: v.type, since, until, includeResolved: v["include-resolved"] ?? false };
+    if (v["without-time"] && (since || until)) throw new UsageError("--without-time selects events that have no time: not with --since or --until");
+    if (account === undefined && !storageConfigured(env)) {
+      throw new UsageError("--from-quarantine reads the ledger's QuarantinedEvents table: set LEDGER_STORAGE or pass --account NAME (an embedded Azurite has no quarantine to replay)");
+    }
+    fromQuarantine = { types: v.type, since, until, includeResolved: v["include-resolved"] ?? false, ...(v["without-time"] ? { withoutTime: true } : {}) };
   } else if (quarantineOnly.length > 0) {
     throw new UsageError(`${quarantineOnly.map((k) => `--${k}`).join(", ")} only go with --from-quarantine`);
   }
@@ -143,9 +151,11 @@ export function parseReplayArgs(argv: readonly string[], env: Readonly<Record<st
 }
 
 function instantOf(flag: string, text: string): Instant {
-  const instant = parseTimestamp(text) ?? (/^\d{4}-\d{1,2}-\d{1,2}$/.test(text) ? parseTimestamp(`${text}T00:00:00Z`) : undefined);
-  if (!instant) throw new UsageError(`${flag} must be an ISO 8601 time such as 2026-01-05T07:00:00Z or a date such as 2026-01-05: got "${text}"`);
-  return instant;
+  try {
+    return parseInstant(text);
+  } catch {
+    throw new UsageError(`${flag} must be an ISO 8601 time such as 2026-01-05T07:00:00Z or a date such as 2026-01-05: got "${text}"`);
+  }
 }
 
 function accountUrlOf(text: string): string {
@@ -159,14 +169,15 @@ function defaultBlobAccount(account: string | undefined, env: Readonly<Record<st
   const ledger = (env["LEDGER_STORAGE"] || env["AzureWebJobsStorage"] || "").trim();
   const table = /^https:\/\/([a-z0-9]+)\.table\.core\.windows\.net\/?$/i.exec(ledger);
   if (table) return { accountUrl: `https://${table[1]}.blob.core.windows.net` };
-  if (ledger !== "" && /AccountKey=|BlobEndpoint=|UseDevelopmentStorage=true/i.test(ledger)) return { connectionString: ledger };
+  if (/BlobEndpoint=|UseDevelopmentStorage=true/i.test(ledger)) return { connectionString: ledger };
+  // A connection string with a table endpoint but none for blobs (Azurite's, a table SAS) cannot reach the container.
+  if (/TableEndpoint=/i.test(ledger)) {
+    throw new UsageError("--blob-container: the ledger's connection string (LEDGER_STORAGE) has a TableEndpoint but no BlobEndpoint; add BlobEndpoint=… to it, or pass --blob-connection-string");
+  }
+  if (/AccountKey=/i.test(ledger)) return { connectionString: ledger };
   const accountName = env["AzureWebJobsStorage__accountName"];
   if (accountName) return { accountUrl: `https://${accountName}.blob.core.windows.net` };
   throw new UsageError("--blob-container needs --blob-connection-string or --blob-account-url (the ledger's settings name no blob account)");
-}
-
-function configured(env: Readonly<Record<string, string | undefined>>): boolean {
-  return ["LEDGER_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__tableServiceUri"].some((k) => (env[k] ?? "").trim() !== "");
 }
 
 /** Describes the target without printing a key or a SAS token. */
@@ -208,9 +219,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   try {
     if (needsStorage) {
       if (account !== undefined) {
-        settings = { ...settingsFromEnv({ ...env, LEDGER_STORAGE: `https://${account}.table.core.windows.net` }) };
+        settings = accountSettings(account, env);
         if (!options.quiet) out(`Ledger: account ${account} (${describeStorage(settings)}), signed in with DefaultAzureCredential.`);
-      } else if (configured(env)) {
+      } else if (storageConfigured(env)) {
         settings = settingsFromEnv(env);
         if (!options.quiet) out(`Ledger: ${describeStorage(settings)}${settings.tablePrefix ? `, table prefix ${settings.tablePrefix}` : ""}.`);
       } else {

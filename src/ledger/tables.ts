@@ -1,11 +1,15 @@
 import { TableClient, type TableServiceClientOptions } from "@azure/data-tables";
-import type { LedgerSettings } from "../config";
+import { familyOfTable } from "../catalog";
+import type { LedgerSettings, StorageTarget } from "../config";
 import type { TableName } from "../catalog/spec";
 import { isRestError } from "./storageErrors";
 
 /**
  * One TableClient per table per process (they share the SDK's kept-alive connections), each table
- * created on first use. A failed creation is forgotten, so the next invocation tries again.
+ * created on first use. A failed creation is forgotten, so the next invocation tries again. A table
+ * lives in its family's account when that family has one (`LEDGER_STORAGE_<FAMILY>`), else in
+ * `LEDGER_STORAGE`; tables of no single family (QuarantinedEvents, …) always in `LEDGER_STORAGE`.
+ * Everything that reaches a table through here (functions, replay, read side) follows the routing.
  */
 export class LedgerTables {
   readonly #settings: LedgerSettings;
@@ -23,6 +27,12 @@ export class LedgerTables {
     return `${this.#settings.tablePrefix}${table}`;
   }
 
+  /** The account a table lives in. */
+  storageOf(table: TableName): StorageTarget {
+    const family = familyOfTable(table);
+    return (family && this.#settings.familyStorage?.[family]) || this.#settings.storage;
+  }
+
   client(table: TableName): Promise<TableClient> {
     let ready = this.#ready.get(table);
     if (!ready) {
@@ -34,7 +44,7 @@ export class LedgerTables {
   }
 
   async #create(table: TableName): Promise<TableClient> {
-    const client = createTableClient(this.#settings, this.nameOf(table));
+    const client = createTableClient({ ...this.#settings, storage: this.storageOf(table) }, this.nameOf(table));
     try {
       await client.createTable({ abortSignal: AbortSignal.timeout(this.#settings.requestTimeoutMs) });
     } catch (error) {

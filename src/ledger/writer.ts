@@ -4,6 +4,7 @@ import type { Properties, TableName } from "../catalog/spec";
 import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
 import { sameContent } from "../eventContent";
 import { mergeAll } from "./merge";
+import { rowKeyOf, StateCache, type CachedRow } from "./stateCache";
 import { describeStorageError, statusOf } from "./storageErrors";
 import type { LedgerTables } from "./tables";
 
@@ -50,14 +51,18 @@ const ENTITY_METADATA = new Set(["partitionKey", "rowKey", "etag", "timestamp", 
  * Writes prepared rows. Appends are `createEntity`, and a 409 means the row is already there (a
  * redelivery, or the SDK's own retry of an insert that succeeded); for a fact row, one read then tells
  * a redelivery from an identity conflict by comparing the two events' content (src/eventContent.ts).
- * Current-state rows are read-merge-write with ETags: create if absent, replace only if the ETag still
- * matches, and start again on 409/412/404. Every other storage failure is thrown, so Event Grid retries.
+ * Current-state rows are merge-write with ETags: a row this process knows (src/ledger/stateCache.ts) is
+ * merged in memory and replaced if its ETag still matches; an unknown one is created, or read first
+ * where such rows usually exist; a 409/412/404 reads and merges again. Every other storage failure is
+ * thrown, so Event Grid retries.
  */
 export class LedgerWriter {
   readonly #tables: LedgerTables;
+  readonly #cache: StateCache;
 
-  constructor(tables: LedgerTables) {
+  constructor(tables: LedgerTables, cache: StateCache = new StateCache()) {
     this.#tables = tables;
+    this.#cache = cache;
   }
 
   get tables(): LedgerTables {
@@ -114,38 +119,57 @@ export class LedgerWriter {
     const w = patches[0];
     if (!w) return "unchanged";
     const client = await this.#client(w.table, eventLabel);
-    // Most state rows are new when first written, so try to create before paying for a read.
-    let current: { etag: string; props: Record<string, unknown> } | undefined;
-    for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
-      if (attempt > 0 || exists) {
-        if (attempt > 1) await backoff(attempt);
-        current = await this.#read(client, w, eventLabel);
+    const key = rowKeyOf(w.table, w.partitionKey, w.rowKey);
+    return this.#cache.exclusive(key, async () => {
+      // A row this process knows goes straight to a conditional write (or to nothing, if the known
+      // version already covers the patch); an unknown one is created first where that usually works.
+      const kind = `${w.table}\n${String(w.common["eventType"])}`;
+      let current: CachedRow | undefined = this.#cache.get(key);
+      const miss = !current;
+      let read = miss && (exists || this.#cache.likelyExists(kind));
+      for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
+        if (read) {
+          if (attempt > 1) await backoff(attempt);
+          current = await this.#read(client, w, eventLabel);
+          if (miss && attempt === 0) this.#cache.recordMiss(kind, current !== undefined);
+        }
+        read = true;
+        const merged = mergeAll(current?.props ?? {}, patches);
+        if (!merged) return "unchanged";
+        const entity = encodeProperties(merged);
+        assertWithinLimits(w.table, w.partitionKey, w.rowKey, entity, eventLabel);
+        const row = { partitionKey: w.partitionKey, rowKey: w.rowKey, ...entity };
+        try {
+          const written = current
+            ? await client.updateEntity(row, "Replace", { etag: current.etag, abortSignal: this.#timeout() })
+            : await client.createEntity(row, { abortSignal: this.#timeout() });
+          if (written.etag) this.#cache.set(key, { etag: written.etag, props: decodeProperties(entity) });
+          else this.#cache.forget(key);
+          if (miss && attempt === 0 && !current) this.#cache.recordMiss(kind, false);
+          return "written";
+        } catch (error) {
+          const status = statusOf(error);
+          // 409: created meanwhile; 412: changed meanwhile; 404: deleted meanwhile. Read again and re-merge.
+          if (status !== 409 && status !== 412 && status !== 404) throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
+          this.#cache.forget(key);
+          if (miss && attempt === 0 && !current) this.#cache.recordMiss(kind, true);
+        }
       }
-      const merged = mergeAll(current?.props ?? {}, patches);
-      if (!merged) return "unchanged";
-      const entity = encodeProperties(merged);
-      assertWithinLimits(w.table, w.partitionKey, w.rowKey, entity, eventLabel);
-      const row = { partitionKey: w.partitionKey, rowKey: w.rowKey, ...entity };
-      try {
-        if (current) await client.updateEntity(row, "Replace", { etag: current.etag, abortSignal: this.#timeout() });
-        else await client.createEntity(row, { abortSignal: this.#timeout() });
-        return "written";
-      } catch (error) {
-        const status = statusOf(error);
-        // 409: created meanwhile; 412: changed meanwhile; 404: deleted meanwhile. Read again and re-merge.
-        if (status !== 409 && status !== 412 && status !== 404) throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
-      }
-    }
-    throw new ConcurrencyError(`${eventLabel}: the ${w.table} row ${w.partitionKey}/${w.rowKey} changed under ${STATE_ATTEMPTS} attempts in a row`);
+      throw new ConcurrencyError(`${eventLabel}: the ${w.table} row ${w.partitionKey}/${w.rowKey} changed under ${STATE_ATTEMPTS} attempts in a row`);
+    });
   }
 
-  async #read(client: TableClient, w: PreparedState, eventLabel: string): Promise<{ etag: string; props: Record<string, unknown> } | undefined> {
+  async #read(client: TableClient, w: PreparedState, eventLabel: string): Promise<CachedRow | undefined> {
+    const cacheKey = rowKeyOf(w.table, w.partitionKey, w.rowKey);
     try {
       const entity = await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, { abortSignal: this.#timeout() });
       const props: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(entity)) if (!ENTITY_METADATA.has(key)) props[key] = value;
-      return { etag: entity.etag, props: decodeProperties(props) };
+      const row = { etag: entity.etag, props: decodeProperties(props) };
+      this.#cache.set(cacheKey, row);
+      return row;
     } catch (error) {
+      this.#cache.forget(cacheKey);
       if (statusOf(error) === 404) return undefined;
       throw this.#storageError(error, `reading its ${w.table} row`, eventLabel);
     }

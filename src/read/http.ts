@@ -4,6 +4,7 @@ import { LedgerTables } from "../ledger/tables";
 import { isRestError, statusOf } from "../ledger/storageErrors";
 import { BadRequest, NotFound } from "./errors";
 import * as queries from "./queries";
+import { viewerPage } from "./viewerPage";
 
 /**
  * The read API's routes (under the host's `api/` prefix) and the one handler shape they share:
@@ -41,6 +42,19 @@ export const READ_ROUTES: readonly ReadRoute[] = [
   get("ledgerQuarantine", "ledger/quarantine", (r, t) => queries.quarantined(t, r.query)),
   { name: "ledgerQuarantineReplay", route: "ledger/quarantine/replay", method: "POST", answer: async (r, t) => replayModule().replayQuarantine(t.settings, await r.json()) },
 ];
+
+/** The viewer page (src/read/viewerPage.ts), calling the routes above with the key it was opened with. */
+export const VIEWER_ROUTE = { name: "ledgerViewer", route: "ledger/viewer" } as const;
+
+export async function viewerHandler(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const page = viewerPage();
+    return { status: 200, headers: page.headers, body: page.html };
+  } catch (error) {
+    context.error(`${VIEWER_ROUTE.name} failed: ${error instanceof Error ? error.name : typeof error}`); // a build without the viewer's files
+    return { status: 500, headers: JSON_HEADERS, jsonBody: { error: "the viewer is not part of this build" } };
+  }
+}
 
 /** The replay (and the blob SDK behind it) is loaded on the first replay, not at every cold start. */
 function replayModule(): typeof import("./replay") {

@@ -152,6 +152,8 @@ export class BatchWriter {
   #idle: (() => void)[] = [];
   #roomy: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Set by {@link stop}: what every row not yet sent settles with. */
+  #stopped: WritesStopped | undefined;
   readonly stats: BatchWriterStats = {
     transactions: 0,
     transactionRows: 0,
@@ -239,6 +241,15 @@ export class BatchWriter {
       await new Promise<void>((resolve) => this.#idle.push(resolve));
     }
     this.#stopTimer();
+  }
+
+  /**
+   * No more requests: rows not yet sent (buffered, waiting for a slot, or falling back to single
+   * writes) settle at once with a {@link WritesStopped} error instead of each failing slowly against
+   * storage that is gone. Requests under way finish as they do.
+   */
+  stop(reason: string): void {
+    this.#stopped ??= new WritesStopped(reason);
   }
 
   /** Stops the flush timer (flush does this too). */
@@ -403,6 +414,13 @@ export class BatchWriter {
   }
 
   async #transaction(table: TableName, rows: PendingRow[], retry = false): Promise<void> {
+    if (this.#stopped) {
+      for (const row of rows) {
+        if (row.kind === "append") this.#drop(row.tickets);
+        else this.#writeState(row, false); // its lane's patches are dropped there, in order
+      }
+      return;
+    }
     let client: TableClient | undefined;
     try {
       client = await this.#writer.tables.client(table);
@@ -491,6 +509,7 @@ export class BatchWriter {
   }
 
   async #single(row: AppendRow): Promise<void> {
+    if (this.#stopped) return this.#drop(row.tickets);
     this.stats.singleAppends++;
     try {
       const [outcome] = await this.#writer.write([row.append], (row.tickets[0] as Ticket).label);
@@ -535,6 +554,7 @@ export class BatchWriter {
   async #writeStates(batch: readonly Patch[], exists: boolean): Promise<void> {
     const first = batch[0];
     if (!first) return;
+    if (this.#stopped) return this.#drop(batch.map((p) => p.ticket));
     this.stats.stateWrites++;
     this.stats.statePatches += batch.length;
     const label = batch.length > 1 ? `${first.ticket.label} (and ${batch.length - 1} more events)` : first.ticket.label;
@@ -590,6 +610,14 @@ export class BatchWriter {
     }
   }
 
+  /** Rows never sent after {@link stop}: not counted as written or failed. */
+  #drop(tickets: readonly Ticket[]): void {
+    for (const ticket of tickets) {
+      ticket.error ??= this.#stopped;
+      if (--ticket.remaining === 0) ticket.done({ ok: false, error: ticket.error });
+    }
+  }
+
   #timeout(): AbortSignal {
     return AbortSignal.timeout(this.#writer.tables.settings.requestTimeoutMs);
   }
@@ -599,6 +627,11 @@ export class BatchWriter {
 interface StoredEvent {
   readonly rawEvent: string | undefined;
   readonly split: boolean;
+}
+
+/** What a row not sent after {@link BatchWriter.stop} settles with. */
+export class WritesStopped extends Error {
+  override readonly name = "WritesStopped";
 }
 
 function withinLimits(w: PreparedState, entity: StoredProperties): boolean {

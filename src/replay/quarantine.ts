@@ -1,9 +1,9 @@
 import { odata, type TableClient } from "@azure/data-tables";
 import type { Quarantine } from "../ingest";
 import { assertWithinLimits, decodeProperties, encodeProperties } from "../ledger/entity";
-import { buildKey } from "../ledger/keys";
+import { buildKey, KEY_SEPARATOR } from "../ledger/keys";
 import { statusOf } from "../ledger/storageErrors";
-import { ascendingTimeKey, type Instant } from "../time";
+import { ascendingTimeKey, NO_TIME_KEY, type Instant } from "../time";
 import type { Properties } from "../catalog/spec";
 
 /*
@@ -18,6 +18,8 @@ export interface QuarantineFilter {
   /** Event time range [since, until), from the row key's time part; rows without a time are then left out. */
   readonly since?: Instant;
   readonly until?: Instant;
+  /** Only the rows of events without a (valid) time, which no time range holds. */
+  readonly withoutTime?: boolean;
   /** Also replay rows already marked resolved. */
   readonly includeResolved?: boolean;
 }
@@ -38,6 +40,10 @@ export function quarantineQuery(filter: QuarantineFilter): string | undefined {
     clauses.push(`(${filter.types.map((t) => odata`PartitionKey eq ${buildKey([t])}`).join(" or ")})`);
   }
   // Row keys start with the event's time in a fixed-width form ("(no time)" sorts before any digit).
+  if (filter.withoutTime) {
+    const after = String.fromCharCode(KEY_SEPARATOR.charCodeAt(0) + 1);
+    clauses.push(odata`RowKey ge ${`${NO_TIME_KEY}${KEY_SEPARATOR}`}`, odata`RowKey lt ${`${NO_TIME_KEY}${after}`}`);
+  }
   if (filter.since || filter.until) clauses.push(odata`RowKey ge ${filter.since ? ascendingTimeKey(filter.since) : "0"}`);
   if (filter.until) clauses.push(odata`RowKey lt ${ascendingTimeKey(filter.until)}`);
   return clauses.length > 0 ? clauses.join(" and ") : undefined;

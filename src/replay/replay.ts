@@ -1,11 +1,13 @@
 import type { LedgerSettings } from "../config";
+import { StorageError } from "../errors";
+import { isRestError } from "../ledger/storageErrors";
 import { identityConflict, planEvent, type Plan } from "../ingest";
 import { createTableClient, LedgerTables } from "../ledger/tables";
 import { LedgerWriter } from "../ledger/writer";
-import { BatchWriter, type BatchWriterOptions, type BatchWriterStats } from "./batchWriter";
+import { BatchWriter, WritesStopped, type BatchWriterOptions, type BatchWriterStats } from "./batchWriter";
 import { formatPosition, readEvents } from "./jsonEvents";
 import { annotated, isResolved, quarantineRows, updateQuarantineRow, type QuarantineFilter, type QuarantineRow } from "./quarantine";
-import { Progress, summaryLines, Tally, type ReplayIO, type TypeCounts } from "./report";
+import { n, Progress, summaryLines, Tally, type ReplayIO, type TypeCounts } from "./report";
 import { blobInputs, messageOf, pathInputs, type BlobInputOptions, type BlobListing, type InputSource } from "./sources";
 
 /*
@@ -37,13 +39,31 @@ export interface ReplayOptions {
   readonly progressIntervalMs?: number;
   /** The time written as a quarantine row's resolvedAt / lastReplayedAt (default: now). */
   readonly now?: () => Date;
+  /** When storage counts as gone: see {@link STOP_WHEN_STORAGE_IS_GONE}. */
+  readonly stopWhenStorageIsGone?: StorageGoneRule;
 }
+
+/**
+ * Storage is gone after `events` events in a row failed for a storage reason, with none stored in
+ * between, over at least `ms`. Then the run stops reading: there is no point in failing the rest of
+ * the input one event at a time. A blip costs fewer events, or less time (the SDK retries each
+ * request for a few seconds first), and the run goes on.
+ */
+export interface StorageGoneRule {
+  readonly events: number;
+  readonly ms: number;
+}
+export const STOP_WHEN_STORAGE_IS_GONE: StorageGoneRule = { events: 50, ms: 15_000 };
 
 export interface ReplayResult {
   /** 0: everything was stored or quarantined; 1: something could not be stored or read; 130: interrupted. */
   readonly exitCode: 0 | 1 | 130;
   readonly dryRun: boolean;
   readonly interrupted: boolean;
+  /** Why the run stopped before the end of its input because storage was gone, if it did. */
+  readonly stoppedBecause: string | undefined;
+  /** Events read but not written once the run had stopped (neither stored nor failed). */
+  readonly notAttempted: number;
   readonly events: number;
   readonly stored: number;
   readonly quarantined: number;
@@ -78,6 +98,14 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
   let shownProblems = 0;
   let shownQuarantines = 0;
   let interrupted = false;
+  const goneRule = options.stopWhenStorageIsGone ?? STOP_WHEN_STORAGE_IS_GONE;
+  /** The current run of storage failures with nothing stored in between. */
+  let failing = { events: 0, since: 0, last: undefined as unknown };
+  let stoppedBecause: string | undefined;
+  /** Where reading got to: the last event read (a position in a file, or a quarantine row). */
+  let readUpTo: string | undefined;
+  let notAttempted = 0;
+  const stopping = () => interrupted || stoppedBecause !== undefined || options.signal?.aborted === true;
 
   const problem = (line: string) => {
     if (shownProblems < SHOWN_PROBLEMS) progress.err(line);
@@ -89,6 +117,7 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
     problem(`${where}: ${message}`);
   };
   const record = (plan: Plan) => {
+    failing = { events: 0, since: 0, last: undefined };
     const counts = tally.counts(plan.eventType ?? "(no type)");
     if (plan.outcome === "stored") {
       counts.stored++;
@@ -104,9 +133,20 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
     shownQuarantines++;
   };
   const fail = (type: string | undefined, label: string, error: unknown) => {
+    if (error instanceof WritesStopped) {
+      notAttempted++;
+      return;
+    }
     tally.counts(type ?? "(no type)").failed++;
     tally.failed++;
     problem(`could not store ${failureText(label, error)}`);
+    if (!isStorageFailure(error)) return;
+    const now = Date.now();
+    failing = { events: failing.events + 1, since: failing.events === 0 ? now : failing.since, last: error };
+    if (stoppedBecause === undefined && failing.events >= goneRule.events && now - failing.since >= goneRule.ms) {
+      stoppedBecause = `${n(failing.events)} events in a row could not be stored over ${((now - failing.since) / 1000).toFixed(1)} s, none stored in between: storage looks unavailable (the last: ${messageOf(storageCause(error)).replace(RETRY_NOTE, "")})`;
+      batch?.stop(stoppedBecause);
+    }
   };
 
   /** Plans one event and hands its rows to the writer; resolves when the writer has room for more. */
@@ -147,13 +187,12 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
       for await (const item of items) {
         if (item.kind === "error") inputError(formatPosition(item.at), item.message);
         else {
+          readUpTo = formatPosition(item.at);
           const wait = replayEvent(item.value);
           if (wait) await wait;
         }
-        if (options.signal?.aborted) {
-          interrupted = true;
-          return;
-        }
+        if (options.signal?.aborted) interrupted = true;
+        if (stopping()) return;
       }
     } catch (error) {
       inputError(source.name, `reading failed: ${messageOf(error)}`);
@@ -171,15 +210,14 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
     };
     try {
       for await (const row of quarantineRows(reader, filter)) {
-        if (options.signal?.aborted) {
-          interrupted = true;
-          return;
-        }
+        if (options.signal?.aborted) interrupted = true;
+        if (stopping()) return;
         if (isResolved(row) && !filter.includeResolved) {
           tally.skippedResolved++;
           continue;
         }
         const where = `${name} ${row.partitionKey}/${row.rowKey}`;
+        readUpTo = where;
         let event: unknown;
         try {
           event = JSON.parse(String(row.props["rawEvent"]));
@@ -228,6 +266,7 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
   try {
     if (fromQuarantine) {
       if (!options.quiet) progress.out(`Replaying ${tables?.nameOf("QuarantinedEvents")}${describeFilter(fromQuarantine)}${dryRun ? " (dry run: nothing is written)" : ""}.`);
+      if (!options.quiet && (fromQuarantine.since || fromQuarantine.until)) progress.out("Events without a time are in no time range, so not replayed now (--without-time replays them).");
       await replayQuarantine(fromQuarantine, settings as LedgerSettings, tables as LedgerTables);
     } else {
       const inputs = pathInputs(paths, options.stdin ?? (() => process.stdin));
@@ -238,17 +277,17 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
         progress.out(`Replaying ${inputs.sources.length} input${inputs.sources.length === 1 ? "" : "s"}${hasUnknownSize ? "" : ` (${mb(inputs.totalBytes)})`}${dryRun ? " (dry run: nothing is written)" : ""}.`);
       }
       for (const source of inputs.sources) {
-        if (interrupted || options.signal?.aborted) break;
+        if (stopping()) break;
         await readSource(source);
       }
-      if (options.blob && !interrupted && !options.signal?.aborted) {
+      if (options.blob && !stopping()) {
         const listing: BlobListing = { skipped: 0, listed: 0 };
         if (!options.quiet) progress.out(`Replaying blobs of container ${options.blob.container}${options.blob.prefix ? ` under ${options.blob.prefix}` : ""}${dryRun ? " (dry run: nothing is written)" : ""}.`);
         try {
           for await (const source of blobInputs(options.blob, listing)) {
-            if (options.signal?.aborted) break;
+            if (stopping()) break;
             await readSource(source);
-            if (interrupted) break;
+            if (stopping()) break;
           }
         } catch (error) {
           inputError(`container ${options.blob.container}`, `listing failed: ${messageOf(error)}`);
@@ -265,10 +304,18 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
   const durationMs = Date.now() - started;
   const rows = batch ? { ...batch.stats } : undefined;
   for (const line of summaryLines({ tally, dryRun, fromQuarantine: fromQuarantine !== undefined, durationMs, rows, interrupted })) io.out(line);
+  if (stoppedBecause !== undefined) {
+    io.err("");
+    io.err(`Stopped: ${stoppedBecause}.`);
+    io.err(`Read up to ${readUpTo ?? "the start"} and no further${notAttempted > 0 ? `; ${n(notAttempted)} of the events read were not attempted` : ""}. The input is untouched: once storage answers, run the same command again.`);
+    io.err("Re-running is safe: rows already written are recognised and left as they are.");
+  }
   return {
     exitCode: interrupted ? 130 : tally.failed > 0 || tally.inputErrors > 0 ? 1 : 0,
     dryRun,
     interrupted,
+    stoppedBecause,
+    notAttempted,
     events: tally.events,
     stored: tally.stored,
     quarantined: tally.quarantined,
@@ -282,11 +329,24 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
   };
 }
 
+/** A failure storage caused (unreachable, refused, failing), as opposed to one the event caused. */
+function isStorageFailure(error: unknown): boolean {
+  return storageCause(error) !== undefined;
+}
+
+function storageCause(error: unknown): unknown {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof StorageError || isRestError(e)) return e;
+  }
+  return undefined;
+}
+
 function describeFilter(filter: QuarantineFilter): string {
   const parts: string[] = [];
   if (filter.types?.length) parts.push(`type ${filter.types.join(" or ")}`);
   if (filter.since) parts.push(`events from ${filter.since.iso}`);
   if (filter.until) parts.push(`events before ${filter.until.iso}`);
+  if (filter.withoutTime) parts.push("events without a time");
   if (filter.includeResolved) parts.push("resolved rows included");
   return parts.length > 0 ? ` (${parts.join(", ")})` : "";
 }
@@ -296,8 +356,10 @@ function mb(bytes: number): string {
 }
 
 /** The writer's messages are meant for Event Grid's retries; a replay says it plainly. */
+const RETRY_NOTE = /; the invocation fails so that Event Grid retries$/;
+
 function failureText(label: string, error: unknown): string {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/; the invocation fails so that Event Grid retries$/, "");
+  const message = (error instanceof Error ? error.message : String(error)).replace(RETRY_NOTE, "");
   return message.startsWith(label) ? message : `${label}: ${message}`;
 }
 

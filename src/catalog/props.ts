@@ -1,0 +1,15 @@
+import type { Properties } from "./spec";
+
+/** Row-property helpers for tolerant normalizers. */
+
+/** Facet props without the keys a payload left out, so that absent means "unchanged". */
+export function present(props: Readonly<Record<string, unknown>>): Properties {
+  const out: Properties = {};
+  for (const [key, value] of Object.entries(props)) if (value !== undefined) out[key] = value as Properties[string];
+  return out;
+}
+
+/** A nullable scalar as a row property: `null` from the producer is "not given". */
+export function given<T>(value: T | null | undefined): T | undefined {
+  return value ?? undefined;
+}
