@@ -58,6 +58,12 @@ param driftAlertActionGroupIds array = []
 @minValue(1)
 param quarantineAlertFloor int = 10
 
+@description('Optional: the client (application) ID of a Microsoft Entra app registration. When set, App Service Authentication signs every user in with Entra ID before the read API and the viewer answer (the function key is still required); the Event Grid webhook stays key-only. Its client secret goes in the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET. Off (empty) by default.')
+param viewerAuthClientId string = ''
+
+@description('The Entra tenant of that app registration (default: the deployment\'s tenant).')
+param viewerAuthTenantId string = tenant().tenantId
+
 @description('Families whose tables get a storage account of their own (the app setting LEDGER_STORAGE_<FAMILY>); the others, the quarantine and the dead letters stay in the ledger account.')
 @allowed([
   'sms'
@@ -369,6 +375,49 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   dependsOn: [
     deploymentContainer
   ]
+}
+
+// Optional App Service Authentication (Entra ID) in front of the read API and the viewer. Event
+// Grid's deliveries carry the extension's system key and no user token, so their path is excluded.
+resource functionAppAuth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(viewerAuthClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          openIdIssuer: '${environment().authentication.loginEndpoint}${viewerAuthTenantId}/v2.0'
+          clientId: viewerAuthClientId
+          clientSecretSettingName: 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${viewerAuthClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
+      }
+    }
+  }
 }
 
 // The app may write ledger rows, and nothing else in the ledger account.

@@ -9,7 +9,9 @@
 // - Otherwise: tsc, the generated validators and the bundle go into a fresh folder .dist/<id>/, and
 //   `dist` (a symlink) is switched to it with one rename. A process that is running keeps the build it
 //   started from: Node resolves the symlink when it loads a module, so its lazily loaded files
-//   (validators per event type) stay where they were. The newest KEEP builds are kept.
+//   (validators per event type) stay where they were. The newest KEEP builds are kept, and any
+//   older one that a live process has marked as in use (src/cli/buildLease.ts: the acs-ledger
+//   commands, the demo and the test runner do).
 //
 // Plain JavaScript on purpose: it runs before anything is compiled. Options: --force (build even when
 // up to date), --if-missing (build only when there is no build at all), --quiet (say nothing when up
@@ -24,6 +26,7 @@ const ROOT = path.resolve(__dirname, "..");
 const LINK = "dist";
 const BUILDS = ".dist";
 const STAMP = ".build.json";
+const IN_USE = ".in-use";
 /** Builds kept, the current one included: a process started from one of them keeps its files. */
 const KEEP = 4;
 const SOURCE_DIRS = ["src", "test", "scripts", "bench"];
@@ -89,7 +92,26 @@ function swapIn(root, buildDir) {
   }
 }
 
-/** Removes all but the newest `keep` builds (the current one is always kept). */
+/** When a build was made: its stamp's time (a lease written into it later must not make it newer). */
+function builtAt(dir) {
+  return (fs.statSync(path.join(dir, STAMP), { throwIfNoEntry: false }) ?? fs.statSync(dir)).mtimeMs;
+}
+
+/** Whether a live process has marked this build as in use (`<build>/.in-use/<pid>`). */
+function inUse(dir) {
+  const leases = path.join(dir, IN_USE);
+  if (!fs.existsSync(leases)) return false;
+  return fs.readdirSync(leases).some((name) => {
+    try {
+      process.kill(Number(name), 0); // signal 0: only asks whether the process exists
+      return true;
+    } catch (error) {
+      return /** @type {NodeJS.ErrnoException} */ (error).code === "EPERM"; // exists, someone else's
+    }
+  });
+}
+
+/** Removes all but the newest `keep` builds (the current one is always kept), except builds in use. */
 function prune(root, keep = KEEP) {
   const builds = path.join(root, BUILDS);
   if (!fs.existsSync(builds)) return [];
@@ -98,8 +120,9 @@ function prune(root, keep = KEEP) {
     .readdirSync(builds)
     .map((name) => path.join(builds, name))
     .filter((dir) => dir !== current)
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)
-    .slice(keep - 1);
+    .sort((a, b) => builtAt(b) - builtAt(a))
+    .slice(keep - 1)
+    .filter((dir) => !inUse(dir));
   for (const dir of old) fs.rmSync(dir, { recursive: true, force: true });
   return old;
 }

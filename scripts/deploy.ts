@@ -335,6 +335,7 @@ async function deployInfrastructure(ctx: Context, pre: Prerequisites): Promise<I
   if (options.location) parameters.push(`location=${options.location}`);
   if (options.operatorObjectId) parameters.push(`operatorPrincipalId=${options.operatorObjectId}`);
   if (options.familyAccounts.length > 0) parameters.push(`familyAccounts=${JSON.stringify(options.familyAccounts)}`);
+  if (options.driftAlert) parameters.push("enableDriftAlert=true", `driftAlertActionGroupIds=${JSON.stringify(options.alertActionGroups)}`);
   const result = await az(
     ctx,
     [

@@ -92,15 +92,24 @@ test("a rebuild under a running process: it still loads its lazy modules from th
   assert.equal(output, "ready\nfrom build a\n");
 });
 
-test("old builds are pruned to the newest few, never the current one", () => {
+test("old builds are pruned to the newest few, never the current one nor one a live process uses", () => {
   const root = path.join(scratch, "prune");
   const names = ["b1", "b2", "b3", "b4", "b5", "b6"];
-  names.forEach((name, i) => {
-    const dir = fakeBuild(root, name, name);
-    fs.utimesSync(dir, new Date(1_000_000 * (i + 1)), new Date(1_000_000 * (i + 1)));
+  const stamps = names.map((name) => {
+    const stamp = path.join(fakeBuild(root, name, name), ".build.json");
+    fs.writeFileSync(stamp, "{}");
+    return stamp;
   });
+  stamps.forEach((stamp, i) => fs.utimesSync(stamp, new Date(1_000_000 * (i + 1)), new Date(1_000_000 * (i + 1))));
   build.swapIn(root, path.join(root, build.BUILDS, "b1")); // the oldest is current
+  // b3 is in use by a live process (this one), b2 was by one that has exited.
+  const holder = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(PROJECT_ROOT, "dist", "src", "cli", "buildLease.js"))}).holdBuild(${JSON.stringify(path.join(root, build.BUILDS, "b3", "lazy"))}); console.log(require("fs").readdirSync(${JSON.stringify(path.join(root, build.BUILDS, "b3", ".in-use"))}).join())`], { encoding: "utf8" });
+  assert.match(holder.stdout, /^\d+\n$/, "the lease names its process");
+  assert.deepEqual(fs.readdirSync(path.join(root, build.BUILDS, "b3", ".in-use")), [], "and is gone when it exits");
+  fs.mkdirSync(path.join(root, build.BUILDS, "b2", ".in-use"));
+  fs.writeFileSync(path.join(root, build.BUILDS, "b2", ".in-use", String(holder.pid)), "");
+  fs.writeFileSync(path.join(root, build.BUILDS, "b3", ".in-use", String(process.pid)), "");
   const removed = build.prune(root, 3).map((d) => path.basename(d)).sort();
-  assert.deepEqual(removed, ["b2", "b3", "b4"]);
-  assert.deepEqual(fs.readdirSync(path.join(root, build.BUILDS)).sort(), ["b1", "b5", "b6"]);
+  assert.deepEqual(removed, ["b2", "b4"]);
+  assert.deepEqual(fs.readdirSync(path.join(root, build.BUILDS)).sort(), ["b1", "b3", "b5", "b6"]);
 });

@@ -470,6 +470,22 @@ describe("deploy: failing early with a clear message", () => {
     assert.equal(parameters(deployments(run, "main.bicep")[0]).familyAccounts, '["chat","sms"]');
   });
 
+  test("--drift-alert adds the alert rule, with the action groups it notifies", () => {
+    const group = `/subscriptions/${SUB}/resourceGroups/ops/providers/microsoft.insights/actionGroups/oncall`;
+    const run = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--drift-alert", "--alert-action-group", group]);
+    assert.equal(run.code, 0, run.stderr);
+    const params = parameters(deployments(run, "main.bicep")[0]);
+    assert.equal(params.enableDriftAlert, "true");
+    assert.equal(params.driftAlertActionGroupIds, JSON.stringify([group]));
+    const alone = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--alert-action-group", group]);
+    assert.equal(alone.code, 2);
+    assert.equal(alone.stderr, "error: --alert-action-group goes with --drift-alert.\n");
+    const bad = deploy(["--resource-group", RG, "--acs-resource", ACS_ID, "--drift-alert", "--alert-action-group", "oncall"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: --alert-action-group must be an action group's resource ID .*; got 'oncall'\.\n$/);
+    assert.deepEqual([...alone.calls, ...bad.calls], []);
+  });
+
   test("--help prints usage and runs nothing", () => {
     const run = deploy(["--help"]);
     assert.equal(run.code, 0);

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
+import { holdBuild } from "../src/cli/buildLease";
 import { findProjectRoot, startAzurite, type Azurite } from "../src/devhost/azurite";
 import { ACCOUNTING_ENV, accountingLine, type AccountingField } from "./accounting";
 
@@ -25,6 +26,7 @@ function missingFixtures(root: string): string | undefined {
 }
 
 async function main(): Promise<number> {
+  holdBuild(__dirname);
   const root = findProjectRoot(__dirname);
   const missing = missingFixtures(root);
   if (missing) {

@@ -16,6 +16,9 @@ export interface DeployOptions {
   readonly operatorObjectId?: string;
   /** Families whose tables get a storage account of their own (LEDGER_STORAGE_<FAMILY>). */
   readonly familyAccounts: readonly string[];
+  /** The optional alert rule on new schema drift or more quarantines, and the action groups it notifies. */
+  readonly driftAlert: boolean;
+  readonly alertActionGroups: readonly string[];
   readonly publisher: Publisher;
   readonly indexTimeoutSeconds: number;
   readonly skipBuild: boolean;
@@ -42,6 +45,8 @@ Options:
   --operator-object-id <id>      Entra object ID granted read/replay rights on the ledger account(s)
   --family-accounts <list>       Families whose tables get a storage account of their own, comma-separated
                                  from sms, chat, calling, presence (default: none; see README "Capacity")
+  --drift-alert                  Add the alert rule on new schema drift or more quarantines (README "Drift")
+    --alert-action-group <id>    An action group (resource ID) the alert notifies (repeatable)
   --publisher <auto|az|func>     How to publish the code: func when Core Tools are on PATH (auto), or
                                  az functionapp deployment source config-zip (default: auto)
   --index-timeout-seconds <n>    How long to wait for the functions to be indexed (default: 600)
@@ -76,6 +81,8 @@ export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
         "event-ttl-minutes": { type: "string" },
         "operator-object-id": { type: "string" },
         "family-accounts": { type: "string" },
+        "drift-alert": { type: "boolean" },
+        "alert-action-group": { type: "string", multiple: true },
         publisher: { type: "string" },
         "index-timeout-seconds": { type: "string" },
         "skip-build": { type: "boolean" },
@@ -121,6 +128,11 @@ export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
     throw new DeployError(`--family-accounts takes families from ${FAMILIES.join(", ")}; got '${unknownFamily}'.`, 2);
   }
 
+  const alertActionGroups = values["alert-action-group"] ?? [];
+  if (alertActionGroups.length > 0 && !values["drift-alert"]) throw new DeployError("--alert-action-group goes with --drift-alert.", 2);
+  const notGroup = alertActionGroups.find((id) => !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/microsoft\.insights\/actionGroups\/[^/]+$/i.test(id));
+  if (notGroup !== undefined) throw new DeployError(`--alert-action-group must be an action group's resource ID (/subscriptions/…/providers/microsoft.insights/actionGroups/NAME); got '${notGroup}'.`, 2);
+
   return {
     help: false,
     options: {
@@ -132,6 +144,8 @@ export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
       eventTtlMinutes: integer("event-ttl-minutes", values["event-ttl-minutes"], 1440, 1, 1440),
       operatorObjectId,
       familyAccounts,
+      driftAlert: values["drift-alert"] ?? false,
+      alertActionGroups,
       publisher,
       indexTimeoutSeconds: integer("index-timeout-seconds", values["index-timeout-seconds"], 600, 0, 3600),
       skipBuild: values["skip-build"] ?? false,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `acs-ledger <command> …`: one bin, one small module per command, each loaded only when it is
 // the one asked for, so that a command starts without paying for the others.
+import { holdBuild } from "./buildLease";
 import { runCli } from "./oneLine";
 
 type CommandMain = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
@@ -36,4 +37,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   return (COMMANDS["replay"] as () => CommandMain)()(argv, env);
 }
 
-if (require.main === module) runCli("acs-ledger", () => main());
+if (require.main === module) {
+  holdBuild(__dirname);
+  runCli("acs-ledger", () => main());
+}

@@ -14,6 +14,7 @@ import { decodeProperties } from "../ledger/entity";
 import { createTableClient, LedgerTables } from "../ledger/tables";
 import { describeStorageError, statusOf } from "../ledger/storageErrors";
 import { ConfigurationError } from "../errors";
+import { holdBuild } from "./buildLease";
 import { oneLine, runCli, UsageError } from "./oneLine";
 
 export interface SampleEvent {
@@ -323,4 +324,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   return result.failed === 0 ? 0 : 1;
 }
 
-if (require.main === module) runCli("demo", () => main());
+if (require.main === module) {
+  holdBuild(__dirname);
+  runCli("demo", () => main());
+}

@@ -10,8 +10,21 @@ import { unescapeKeyPart } from "../ledger/keys";
 /**
  * The properties the normalizers store as JSON text (`json()` in src/catalog/rows.ts) and the quarantine's
  * `errors`. Named, never guessed: a message body that happens to look like JSON stays text.
+ * test/unit/read-items.test.ts fails when a normalizer starts storing JSON under another name.
  */
-const JSON_PROPERTIES = new Set(["deliveryAttempts", "recordingChunks", "metadata", "properties", "participants", "errors"]);
+export const JSON_PROPERTIES: ReadonlySet<string> = new Set([
+  "deliveryAttempts",
+  "recordingChunks",
+  "metadata",
+  "participantMetadata",
+  "threadMetadata",
+  "properties",
+  "participants",
+  "retentionPolicy",
+  "sipHeaders",
+  "voipHeaders",
+  "errors",
+]);
 const METADATA = new Set(["etag", "timestamp", "odata.metadata", "odata.etag"]);
 
 export type Item = Record<string, unknown>;

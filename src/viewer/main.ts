@@ -193,6 +193,7 @@ async function threadView(threadId: string): Promise<Node[]> {
       ["Created by", userLink(t["createdByRawId"])],
       ["Created", when(t["createTime"])],
       ["Last edited", when(t["editTime"])],
+      ["Retention", retention(t["retentionPolicy"])],
       ["Deleted", t["deleted"] === true ? `yes, ${when(t["deleteTime"])}` : now.thread ? "no" : ""],
     ]),
     table(
@@ -231,6 +232,14 @@ async function threadView(threadId: string): Promise<Node[]> {
   ];
 }
 
+/** `{kind: "threadCreationDate", deleteThreadAfterDays}` or `{kind: "none"}`, as ACS sends it. */
+function retention(policy: unknown): string {
+  if (typeof policy !== "object" || policy === null) return "";
+  const p = policy as Item;
+  if (p["kind"] === "threadCreationDate" && typeof p["deleteThreadAfterDays"] === "number") return `deleted ${p["deleteThreadAfterDays"]} days after creation`;
+  return text(p["kind"]);
+}
+
 interface CallAnswer {
   call: Item | null;
   timeline: Item[];
@@ -258,6 +267,8 @@ async function callView(serverCallId: string): Promise<Node[]> {
       ["Ended", when(c["endedAt"])],
       ["Duration", typeof c["durationOfCall"] === "number" ? `${c["durationOfCall"]} s` : ""],
       ["Started by", userLink(c["startedByRawId"])],
+      ["Ended by", c["endedByRawId"] ? userLink(c["endedByRawId"], c["endedByName"]) : text(c["endedByName"])],
+      ["Why", [c["endReasonCode"], c["endReasonSubCode"]].filter((v) => v !== undefined).join("/") + (c["endReasonPhrase"] ? ` ${text(c["endReasonPhrase"])}` : "")],
       ["Two-party", yesNo(c["isTwoParty"])],
       ["Group", text(c["groupId"])],
       ["Room", text(c["roomId"])],
