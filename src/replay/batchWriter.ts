@@ -416,7 +416,7 @@ export class BatchWriter {
   async #transaction(table: TableName, rows: PendingRow[], retry = false): Promise<void> {
     if (this.#stopped) {
       for (const row of rows) {
-        if (row.kind === "append") this.#drop(row.tickets);
+        if (row.kind === "append") this.#dropRow(row);
         else this.#writeState(row, false); // its lane's patches are dropped there, in order
       }
       return;
@@ -509,7 +509,7 @@ export class BatchWriter {
   }
 
   async #single(row: AppendRow): Promise<void> {
-    if (this.#stopped) return this.#drop(row.tickets);
+    if (this.#stopped) return this.#dropRow(row);
     this.stats.singleAppends++;
     try {
       const [outcome] = await this.#writer.write([row.append], (row.tickets[0] as Ticket).label);
@@ -608,6 +608,13 @@ export class BatchWriter {
       if (ticket.error !== undefined) ticket.done({ ok: false, error: ticket.error });
       else ticket.done(ticket.conflict === undefined ? { ok: true } : { ok: true, conflict: ticket.conflict });
     }
+  }
+
+  /** An append row never sent after {@link stop}: with its events' held state patches, and the rows waiting after it. */
+  #dropRow(row: AppendRow): void {
+    for (const ticket of row.tickets) if (--ticket.facts === 0) ticket.remaining -= ticket.held.splice(0).length;
+    this.#drop(row.tickets);
+    for (const next of row.after) this.#dropRow(next);
   }
 
   /** Rows never sent after {@link stop}: not counted as written or failed. */
