@@ -16,6 +16,10 @@ export interface ColdStartResult {
   /** Of appMs: loading the app (registration), and the first invocation (tables, rows). */
   readonly appLoadMs: number;
   readonly firstEventMs: number;
+  /** The same spans' CPU time (medians, ms) and their ratio: less disturbed by a busy machine than wall time. */
+  readonly baselineCpuMs: number;
+  readonly appCpuMs: number;
+  readonly coldStartCpuRatio: number;
   /** Medians, ms: spawn to exit, Node's start included. */
   readonly baselineProcessMs: number;
   readonly appProcessMs: number;
@@ -26,11 +30,13 @@ const DIST = path.resolve(__dirname, "..");
 
 /** Loads the two SDKs an Event Grid function writing to Table Storage needs, and nothing else. */
 const BASELINE = `
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   require("@azure/functions");
   require("@azure/data-tables");
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ ms }));
+  const c = process.cpuUsage(c0);
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (c.user + c.system) / 1e3 }));
 `;
 
 /**
@@ -41,19 +47,23 @@ const BASELINE = `
 const APP = `
   const { loadFunctionApp } = require(${JSON.stringify(path.join(DIST, "src", "devhost", "functionsHost.js"))});
   const [fn, event] = JSON.parse(process.argv[1]);
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const app = loadFunctionApp(${JSON.stringify(ROOT)});
   const t1 = process.hrtime.bigint();
   app.invoke(fn, event).then((outcome) => {
     if (outcome.status !== "succeeded") throw outcome.error;
     const t2 = process.hrtime.bigint();
-    process.stdout.write(JSON.stringify({ ms: Number(t2 - t0) / 1e6, loadMs: Number(t1 - t0) / 1e6, firstMs: Number(t2 - t1) / 1e6 }));
+    const c = process.cpuUsage(c0);
+    process.stdout.write(JSON.stringify({ ms: Number(t2 - t0) / 1e6, loadMs: Number(t1 - t0) / 1e6, firstMs: Number(t2 - t1) / 1e6, cpuMs: (c.user + c.system) / 1e3 }));
     process.exit(0);
   }, (error) => { console.error(error); process.exit(1); });
 `;
 
 interface Sample {
   ms: number;
+  /** CPU of the same span (user + system). */
+  cpuMs: number;
   loadMs?: number;
   firstMs?: number;
   processMs: number;
@@ -103,6 +113,9 @@ export async function measureColdStart(connectionString: string, runs = 7): Prom
     baselineMs: round(baselineMs),
     appMs: round(appMs),
     coldStartRatio: Math.round((appMs / baselineMs) * 1000) / 1000,
+    baselineCpuMs: round(median(baseline.map((s) => s.cpuMs))),
+    appCpuMs: round(median(app.map((s) => s.cpuMs))),
+    coldStartCpuRatio: Math.round((median(app.map((s) => s.cpuMs)) / median(baseline.map((s) => s.cpuMs))) * 1000) / 1000,
     appLoadMs: round(median(app.map((s) => s.loadMs ?? 0))),
     firstEventMs: round(median(app.map((s) => s.firstMs ?? 0))),
     baselineProcessMs: round(median(baseline.map((s) => s.processMs))),

@@ -18,7 +18,8 @@ import { createTableClient } from "../src/ledger/tables";
 import { mergeFacets } from "../src/ledger/writer";
 import { findProjectRoot } from "../src/devhost/azurite";
 import { estimateRequestBytes, runReplay } from "../src/replay";
-import { EventStream, loadTemplates, writeNdjson } from "./events";
+import { countOf, startCounting, stopCounting, tallyJson, within } from "../src/devhost/storageRequests";
+import { loadTemplates, writeNdjson, type Template } from "./events";
 
 export interface ReplayBenchResult {
   readonly events: number;
@@ -37,6 +38,14 @@ export interface ReplayBenchResult {
   readonly totalsRatio: number;
   /** The replay's own statistics (last round): transactions, single writes, state writes. */
   readonly replayStats: unknown;
+  /** Storage requests of the timed replays (src/devhost/storageRequests.ts), per event and per table. */
+  readonly requestsPerEvent: number;
+  readonly requestsByTable: Record<string, Record<string, number>>;
+  /**
+   * Per event type, replayed alone (its own 100 events into fresh tables): the mix shares transactions
+   * between types, so a type's own cost is measured apart.
+   */
+  readonly requestsPerEventByType: Record<string, { requestsPerEvent: number; byTable: Record<string, Record<string, number>> }>;
 }
 
 export interface DryRunResult {
@@ -180,12 +189,13 @@ export async function measureReplay(connectionString: string, options: { events?
   const replay: number[] = [];
   const baseline: number[] = [];
   let stats: unknown;
+  const tally = startCounting();
   let replaySeconds = 0;
   let baselineSeconds = 0;
   for (let r = 0; r < rounds; r++) {
     const run = `${Date.now().toString(36)}${r}`;
     const replayOnce = async () => {
-      const result = await replayInProcess(file, `Brr${run}`);
+      const result = await within("replay", () => replayInProcess(file, `Brr${run}`));
       if (result.events !== n || result.stored !== n) throw new Error(`bench: replay stored ${result.stored} of ${n} events`);
       stats = result.rows;
       replaySeconds += result.seconds;
@@ -204,6 +214,8 @@ export async function measureReplay(connectionString: string, options: { events?
       await baselineOnce();
     }
   }
+  stopCounting();
+  const byType = await requestsPerType(templates);
   const replayEventsPerSec = median(replay);
   const baselineEventsPerSec = median(baseline);
   // Each round's two runs are back to back: the median of their ratios is the least disturbed.
@@ -221,7 +233,24 @@ export async function measureReplay(connectionString: string, options: { events?
     roundRatios: ratios.map((r) => Math.round(r * 1000) / 1000),
     totalsRatio: Math.round((baselineSeconds / replaySeconds) * 1000) / 1000,
     replayStats: stats,
+    requestsPerEvent: Math.round((countOf(tally) / (n * rounds)) * 1000) / 1000,
+    requestsByTable: tallyJson(tally)["replay"] ?? {},
+    requestsPerEventByType: byType,
   };
+}
+
+async function requestsPerType(templates: readonly Template[], events = 100): Promise<ReplayBenchResult["requestsPerEventByType"]> {
+  const out: ReplayBenchResult["requestsPerEventByType"] = {};
+  const run = Date.now().toString(36);
+  for (const [i, type] of [...new Set(templates.map((t) => t.type))].sort().entries()) {
+    const file = path.join(TMP, "replay-type.ndjson");
+    await writeNdjson(file, events, 23, templates.filter((t) => t.type === type));
+    const tally = startCounting();
+    await within(type, () => replayInProcess(file, `Brt${run}x${i}`));
+    stopCounting();
+    out[type] = { requestsPerEvent: Math.round((countOf(tally, (_l, table) => table !== "Tables") / events) * 1000) / 1000, byTable: tallyJson(tally)[type] ?? {} };
+  }
+  return out;
 }
 
 /** `acs-ledger replay --dry-run --quiet FILE` over `events` generated events; peak RSS from the child itself. */

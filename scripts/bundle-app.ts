@@ -5,9 +5,21 @@
 // `@azure/storage-blob` for the read API's quarantine replay), so
 // that a cold start parses none of it. The generated validators stay files beside the bundle.
 import * as path from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import * as ts from "typescript";
 import { findProjectRoot } from "../src/devhost/azurite";
+
+/**
+ * TypeBox's ES module build instead of its CommonJS one: the same code, but about half the bytes in
+ * the bundle and half the load time (its CommonJS build wraps every re-export), and the catalog builds
+ * its schemas with it when the app loads.
+ */
+const typeboxEsm: Plugin = {
+  name: "typebox-esm",
+  setup(b) {
+    b.onResolve({ filter: /^@sinclair\/typebox$/ }, (args) => ({ path: require.resolve("@sinclair/typebox", { paths: [args.resolveDir] }).replace(/build[\\/]cjs[\\/]index\.js$/, "build/esm/index.mjs") }));
+  },
+};
 
 async function main(): Promise<void> {
   const src = path.resolve(__dirname, "..", "src"); // the build being made (scripts/build.js), not dist yet
@@ -23,6 +35,7 @@ async function main(): Promise<void> {
     external: ["@azure/functions-core", "@azure/identity", "@azure/storage-blob", "ajv", "ajv-formats"],
     logLevel: "warning",
     metafile: true,
+    plugins: [typeboxEsm],
   });
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   console.log(`bundle-app: src/app.bundle.js and its map, ${Math.round(bytes / 1024)} KiB, ${Date.now() - started} ms`);

@@ -140,6 +140,15 @@ function chatParticipant(d: Data, who: string, by: string, member: boolean): Exp
   ];
 }
 
+/** The deprecated member events: plain raw-id strings. */
+function chatMember(d: Data, who: string, by: string): Expected[] {
+  const rawId = normalizeRawId(d[who]?.memberId).rawId;
+  return [
+    { table: "ChatUserEvents", props: defined({ threadId: d["threadId"], participantRawId: rawId, displayName: d[who]?.displayName, [`${by}RawId`]: d[by] === undefined ? undefined : normalizeRawId(d[by]).rawId }) },
+    { table: "ChatParticipants", partitionKey: d["threadId"], rowKey: rawId, props: { participantRawId: rawId, threadId: d["threadId"] } },
+  ];
+}
+
 function callFacts(d: Data): Record<string, unknown> {
   const startedBy = d["startedBy"];
   return defined({
@@ -223,6 +232,8 @@ const EXPECTED: Record<string, (d: Data, e: Record<string, any>) => Expected[]> 
   "Microsoft.Communication.ChatThreadParticipantRemoved": (d) => chatParticipant(d, "participantRemoved", "removedBy", false),
   "Microsoft.Communication.ChatParticipantAddedToThreadWithUser": (d) => chatParticipant(d, "participantAdded", "addedBy", true),
   "Microsoft.Communication.ChatParticipantRemovedFromThreadWithUser": (d) => chatParticipant(d, "participantRemoved", "removedBy", false),
+  "Microsoft.Communication.ChatMemberAddedToThreadWithUser": (d) => chatMember(d, "memberAdded", "addedBy"),
+  "Microsoft.Communication.ChatMemberRemovedFromThreadWithUser": (d) => chatMember(d, "memberRemoved", "removedBy"),
   "Microsoft.Communication.CallStarted": (d) => [{ table: "CallEvents", props: callFacts(d) }, callState(d, {})],
   "Microsoft.Communication.CallEnded": (d) => {
     const ended = defined({
@@ -310,7 +321,7 @@ before(() => {
 });
 
 test("the corpus holds payloads of every family, each with its provenance", () => {
-  assert.ok(corpus.length >= 90, `${corpus.length} payloads`);
+  assert.ok(corpus.length >= 120, `${corpus.length} payloads`);
   for (const entry of corpus) {
     assert.match(entry.provenance.repository, /^(Azure|MicrosoftDocs)\/[\w.-]+$/, entry.name);
     assert.match(entry.provenance.commit, /^[0-9a-f]{40}$/, entry.name);

@@ -139,3 +139,31 @@ test("a CloudEvent spelled specVersion (half the spec's CloudEvents examples) is
   const row = appendOf(stored(e, "sms"), "SmsMessages");
   assert.equal(row["deliverySchema"], "CloudEvents");
 });
+
+test("a call's state row is the same whichever of CallStarted and CallEnded comes first, and with redeliveries", async () => {
+  const started = corpusEvent("Microsoft.Communication.CallStarted/spec-eg-call_started.json");
+  const ended = corpusEvent("Microsoft.Communication.CallEnded/docs-call_ended.json"); // flat identifiers, durationOfCall, no endedBy
+  const states: Array<Record<string, unknown>> = [];
+  const orders = [[started, ended], [ended, started], [started, ended, ended, started], [ended, started, started, ended]];
+  for (const [i, order] of orders.entries()) {
+    const settings = testSettings();
+    const writer = testWriter(settings);
+    for (const e of order) {
+      const copy = structuredClone(e);
+      copy.data.serverCallId = `call-${i}`;
+      await ingestEvent(copy, "calling", writer);
+    }
+    const [row] = await readTable(settings, "Calls");
+    assert.ok(row);
+    states.push(JSON.parse(JSON.stringify(row).replaceAll(`call-${i}`, "CALL")));
+  }
+  for (const s of states) assert.deepEqual(s, states[0]);
+  const call = states[0] ?? {};
+  // The start's own facts, the end's own facts, and for facts both carry, the newer event (CallEnded).
+  assert.equal(call["startedAt"], "2021-02-19T00:25:59.9436666Z");
+  assert.equal(call["endedAt"], "2021-09-22T17:03:12.6143005Z");
+  assert.equal(call["durationOfCall"], 49.728617199999995);
+  assert.equal(call["groupId"], "00000000-0000-0000-0000-000000000000");
+  assert.equal(call["correlationId"], "{correlationId}");
+  assert.equal(call["startedByRawId"], "8:acs:bc360ba8-d29b-4ef2-b698-769ebef85521_0000000c-1fb9-4878-07fd-0848220077e1");
+});

@@ -1,7 +1,7 @@
 import type { LedgerSettings } from "../config";
 import { StorageError } from "../errors";
 import { isRestError } from "../ledger/storageErrors";
-import { planEvent, type Plan } from "../ingest";
+import { identityConflict, planEvent, type Plan } from "../ingest";
 import { createTableClient, LedgerTables } from "../ledger/tables";
 import { LedgerWriter } from "../ledger/writer";
 import { BatchWriter, WritesStopped, type BatchWriterOptions, type BatchWriterStats } from "./batchWriter";
@@ -163,7 +163,15 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
       record(plan);
       return undefined;
     }
-    return batch.add(plan.writes, plan.label, (result) => (result.ok ? record(plan) : fail(plan.eventType, plan.label, result.error)));
+    return batch.add(plan.writes, plan.label, (result) => {
+      if (!result.ok) fail(plan.eventType, plan.label, result.error);
+      else if (!result.conflict) record(plan);
+      else {
+        // Another event holds this identity: this one is kept as an IdentityConflict quarantine row.
+        const conflict = identityConflict(event, "any", plan.label, result.conflict);
+        void batch.add(conflict.writes, conflict.label, (written) => (written.ok ? record(conflict) : fail(plan.eventType, conflict.label, written.error)));
+      }
+    });
   };
 
   const readSource = async (source: InputSource) => {
@@ -239,6 +247,7 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
         if (p.outcome === "stored") {
           wait = batch.add(p.writes, p.label, (result) => {
             if (!result.ok) fail(p.eventType, p.label, result.error);
+            else if (result.conflict) void annotate({ stillFailing: identityConflict(event, "any", p.label, result.conflict).quarantine, at: now().toISOString() });
             else void annotate({ resolved: { resolvedAt: now().toISOString(), resolvedEventRows: p.writes.length } });
           });
         } else {
