@@ -207,3 +207,22 @@ test("replay: a conflicting event meets the stored row in a transaction and with
   assert.deepEqual([again.result.stored, again.result.quarantined], [3, 2]);
   assert.deepEqual(await readLedger(settings()), ledger);
 });
+
+test("replayed from the quarantine, an identity conflict still conflicts: its row stays, unresolved, and no other row changes", async () => {
+  const original = message("requarantine", "rq-1", "the original");
+  const forged = message("requarantine", "rq-1", "forged");
+  await invoke(original);
+  assert.match(await invoke(forged), /IdentityConflict$/);
+  const before = await readLedger(settings());
+  const { result, err } = await replay({ fromQuarantine: { types: ["Microsoft.Communication.ChatMessageReceivedInThread"] }, now: () => new Date("2026-12-01T12:00:00Z") });
+  assert.equal(result.failed, 0, err.join("\n"));
+  assert.equal(result.stored, 0);
+  assert.equal(result.byReason["IdentityConflict"], result.quarantined);
+  const after = await readLedger(settings());
+  const row = after.QuarantinedEvents.find((r) => r["eventId"] === "rq-1");
+  assert.equal(row?.["reasonCode"], "IdentityConflict");
+  assert.equal(row?.["resolvedAt"], undefined);
+  assert.equal(row?.["lastReplayedAt"], "2026-12-01T12:00:00.000Z");
+  assert.deepEqual(of(after.ChatMessages, "requarantine"), of(before.ChatMessages, "requarantine"));
+  assert.deepEqual(of(after.ChatThreadEvents, "requarantine"), of(before.ChatThreadEvents, "requarantine"));
+});

@@ -238,16 +238,19 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
           continue;
         }
         const p = plan;
-        const annotate = (change: Parameters<typeof annotated>[1]) =>
+        const annotate = (change: Parameters<typeof annotated>[1], outcome: Plan = p) =>
           batch.schedule(() => update(row, change)).then(
-            () => record(p),
+            () => record(outcome),
             (error: unknown) => fail(p.eventType, p.label, new Error(`its rows were handled, but updating ${where} failed: ${messageOf(error)}`, { cause: error })),
           );
         let wait: Promise<void> | undefined;
         if (p.outcome === "stored") {
           wait = batch.add(p.writes, p.label, (result) => {
             if (!result.ok) fail(p.eventType, p.label, result.error);
-            else if (result.conflict) void annotate({ stillFailing: identityConflict(event, "any", p.label, result.conflict).quarantine, at: now().toISOString() });
+            else if (result.conflict) {
+              const conflict = identityConflict(event, "any", p.label, result.conflict);
+              void annotate({ stillFailing: conflict.quarantine, at: now().toISOString() }, conflict);
+            }
             else void annotate({ resolved: { resolvedAt: now().toISOString(), resolvedEventRows: p.writes.length } });
           });
         } else {
