@@ -29,7 +29,7 @@ import {
   sameId,
   unexpected,
 } from "./deploy/azure";
-import { NPM_CI_ARGS, prepareForCoreTools, stageProject } from "./deploy/package";
+import { deployedNodeMajor, NPM_CI_ARGS, prepareForCoreTools, stageProject } from "./deploy/package";
 import { findProjectRoot } from "./deploy/paths";
 import { CommandNotFoundError, DeployError, formatCommand, runCommand, whichCommand, type RunResult } from "./deploy/runner";
 import { zipDirectory } from "./deploy/zip";
@@ -331,6 +331,7 @@ async function deployInfrastructure(ctx: Context, pre: Prerequisites): Promise<I
     `namePrefix=${options.namePrefix}`,
     `systemTopicName=${pre.topic.name}`,
     `systemTopicResourceGroup=${pre.topic.resourceGroup}`,
+    `nodeVersion=${deployedNodeMajor(root)}`,
   ];
   if (options.location) parameters.push(`location=${options.location}`);
   if (options.operatorObjectId) parameters.push(`operatorPrincipalId=${options.operatorObjectId}`);
@@ -527,7 +528,7 @@ function report(ctx: Context, pre: Prerequisites, infra: Infra): void {
   say();
   say(options.dryRun ? "Dry run: nothing was changed." : `Deployed. These exist now in resource group ${rg} (a re-run changes nothing):`);
   say(`  Function app          ${infra.functionAppName}  https://${infra.functionAppHostName}`);
-  say(`                        Flex Consumption, Node, system-assigned identity; LEDGER_STORAGE=${infra.ledgerTableEndpoint}`);
+  say(`                        Flex Consumption, Node ${deployedNodeMajor(ctx.root)}, system-assigned identity; LEDGER_STORAGE=${infra.ledgerTableEndpoint}`);
   say(`  Ledger storage        ${infra.ledgerStorageAccountName}  (tables; dead letters in container ${infra.deadLetterContainerName})`);
   say(`  Host storage          ${infra.hostStorageAccountName}  (AzureWebJobsStorage and the deployment package)`);
   say(`  Application Insights  ${infra.appInsightsName}`);

@@ -3,9 +3,10 @@ import { unnamedDataPaths } from "./catalog/namedPaths";
 import type { AnySpec, Family, LedgerWrite, Properties } from "./catalog/spec";
 import type { LedgerSettings } from "./config";
 import { readEnvelope, type Envelope } from "./envelope";
+import { contentHash, DEAD_LETTER_FIELDS } from "./eventContent";
 import { assertWithinLimits, encodeOwnedProperties, encodeProperties } from "./ledger/entity";
 import { buildKey, sha256Hex } from "./ledger/keys";
-import type { LedgerWriter, PreparedWrite, WriteOutcome } from "./ledger/writer";
+import type { LedgerWriter, PreparedAppend, PreparedWrite, WriteOutcome } from "./ledger/writer";
 import { toJsonText } from "./jsonText";
 import { ascendingTimeKey, NO_TIME_KEY, parseTimestamp } from "./time";
 import { describeErrors, type SchemaError } from "./validation";
@@ -15,7 +16,7 @@ import { describeErrors, type SchemaError } from "./validation";
  * normalize → prepared rows. `planEvent` is pure; `ingestEvent` adds the writes.
  */
 
-export type QuarantineCode = "InvalidEnvelope" | "UnknownEventType" | "WrongFunction" | "SchemaViolation";
+export type QuarantineCode = "InvalidEnvelope" | "UnknownEventType" | "WrongFunction" | "SchemaViolation" | "IdentityConflict";
 
 export interface Quarantine {
   readonly code: QuarantineCode;
@@ -44,6 +45,8 @@ export type Plan =
       readonly quarantine: Quarantine;
       readonly writes: readonly PreparedWrite[];
     };
+
+export type QuarantinedPlan = Extract<Plan, { readonly outcome: "quarantined" }>;
 
 export interface IngestResult {
   readonly plan: Plan;
@@ -78,8 +81,29 @@ export function planEvent(event: unknown, receiver: Receiver): Plan {
 
 export async function ingestEvent(event: unknown, receiver: Receiver, writer: LedgerWriter): Promise<IngestResult> {
   const plan = planEvent(event, receiver);
-  const outcomes = await writer.write(writesToApply(plan, writer.tables.settings), plan.label);
-  return { plan, outcomes };
+  const writes = writesToApply(plan, writer.tables.settings);
+  const outcomes = await writer.write(writes, plan.label);
+  const conflicting = writes.find((w, i) => outcomes[i] === "conflict" && w.kind === "append");
+  if (!conflicting) return { plan, outcomes };
+  const conflict = identityConflict(event, receiver, plan.label, conflicting as PreparedAppend);
+  return { plan: conflict, outcomes: await writer.write(conflict.writes, conflict.label) };
+}
+
+/**
+ * The quarantine of an event whose fact row already holds another event with the same (source, id,
+ * type) and other content: kept whole here, with the stored row's table and keys, so both raw events
+ * are reachable. Keyed by the event's content hash too, so each distinct content gets its own row and
+ * a redelivery of this one lands on it again.
+ */
+export function identityConflict(event: unknown, receiver: Receiver, label: string, stored: PreparedAppend): QuarantinedPlan {
+  const hash = contentHash(event);
+  const message = `${label}: another event with the same source, id and type is stored with other content (its ${stored.table} row); this one is kept here and changed no other row`;
+  return quarantine(event, receiver, { code: "IdentityConflict", message, errors: [] }, {
+    contentHash: hash,
+    conflictTable: stored.table,
+    conflictPartitionKey: stored.partitionKey,
+    conflictRowKey: stored.rowKey,
+  });
 }
 
 /**
@@ -111,7 +135,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
     const row: Properties = { ...w.props, ...common, rawEvent };
     const entity = encodeOwnedProperties(row); // the row is ours: encoded in place of a copy when nothing changes
     assertWithinLimits(w.table, partitionKey, rowKey, entity, label);
-    return { kind: "append", table: w.table, partitionKey, rowKey, entity };
+    return { kind: "append", table: w.table, partitionKey, rowKey, entity, fact: true };
   });
 }
 
@@ -119,7 +143,7 @@ function prepare(spec: AnySpec, e: Envelope, raw: unknown, label: string): Prepa
  * A quarantine row, keyed by what the event says about itself (type, time, id), so a redelivery lands
  * on the same row. Events too broken to say anything are keyed by a hash of their JSON.
  */
-function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
+function quarantine(event: unknown, receiver: Receiver, q: Quarantine, conflict?: Properties & { readonly contentHash: string }): QuarantinedPlan {
   const raw = toJsonText(event);
   const text = (name: string) => textField(event, name);
   const eventId = text("id");
@@ -134,6 +158,7 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
     eventId ?? `(no id) sha256:${sha256Hex(raw).slice(0, 32)}`,
     sha256Hex(`${(source ?? "").toLowerCase()}\n${eventType ?? ""}`).slice(0, 10),
     receiver === "any" ? "replay" : functionNameOf(receiver),
+    ...(conflict ? [conflict.contentHash.slice(0, 32)] : []),
   ]);
   const entity = encodeProperties({
     reasonCode: q.code,
@@ -145,6 +170,7 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
     eventSource: source,
     eventTime: time?.iso ?? timeText,
     rawEvent: raw,
+    ...conflict,
   });
   assertWithinLimits("QuarantinedEvents", partitionKey, rowKey, entity, label);
   return { outcome: "quarantined", label, eventId, eventType, quarantine: q, writes: [{ kind: "append", table: "QuarantinedEvents", partitionKey, rowKey, entity }] };
@@ -155,7 +181,6 @@ function quarantine(event: unknown, receiver: Receiver, q: Quarantine): Plan {
  * CloudEvents dead letters carry them in lower case (CloudEvents attribute names are lower case);
  * the rows name them one way, whichever schema the event came in.
  */
-const DEAD_LETTER_FIELDS = ["deadLetterReason", "deliveryAttempts", "lastDeliveryOutcome", "lastHttpStatusCode", "publishTime", "lastDeliveryAttemptTime"] as const;
 const DEAD_LETTER_SPELLINGS: Readonly<Record<Envelope["deliverySchema"], readonly (readonly [string, string])[]>> = {
   EventGrid: DEAD_LETTER_FIELDS.map((name) => [name, name] as const),
   CloudEvents: DEAD_LETTER_FIELDS.map((name) => [name.toLowerCase(), name] as const),

@@ -261,6 +261,7 @@ describe("deploy: a full run against the stand-in az", () => {
       namePrefix: "acsledger",
       systemTopicName: "acsledger-acs-events",
       systemTopicResourceGroup: RG,
+      nodeVersion: "22",
     });
   });
 
@@ -395,6 +396,7 @@ describe("deploy: variations", () => {
       namePrefix: "ledg",
       systemTopicName: "ledg-acs-events",
       systemTopicResourceGroup: RG,
+      nodeVersion: "22",
       location: "swedencentral",
       operatorPrincipalId: operator,
     });

@@ -23,10 +23,13 @@ import { inParallel, loadFixtures, readLedger, seededRandom, testSettings } from
 type Event = Record<string, any>;
 const familyOf = (e: Event) => specFor(String(e["eventType"]))?.family ?? "sms";
 
-/** Every doc sample under a fresh id: a realistic mix of every family. */
+/**
+ * Every doc sample under a fresh id of its own: a realistic mix of every family. (Two docs give some
+ * samples one id with other content; kept so, which of them wins would depend on arrival order.)
+ */
 function sampleStream(copies: number): Event[] {
   const base = loadFixtures().flatMap((f) => f.events);
-  return Array.from({ length: copies }, (_, n) => base.map((e) => ({ ...structuredClone(e), id: `${String(e["id"])}-copy${n}` }))).flat();
+  return Array.from({ length: copies }, (_, n) => base.map((e, i) => ({ ...structuredClone(e), id: `${String(e["id"])}-copy${n}-${i}` }))).flat();
 }
 
 function rowCount(ledger: Awaited<ReturnType<typeof readLedger>>): number {

@@ -128,7 +128,7 @@ test("a 28 K-character chat body is stored whole; a longer one is split across p
   // straddle its read chunks). Splitting that never cuts a surrogate pair is unit-tested in entity.test.ts.
   const body100k = "0123456789".repeat(10_000);
   await ingestEvent(chatMessage("Received", 1, { messageId: "m-28k", messageBody: body28k }), "chat", writer);
-  await ingestEvent(chatMessage("Received", 1, { messageId: "m-100k", messageBody: body100k }), "chat", writer);
+  await ingestEvent({ ...chatMessage("Received", 1, { messageId: "m-100k", messageBody: body100k }), id: "order-Received-100k" }, "chat", writer);
   const rows = await readTable(settings, "ChatMessages");
   const small = rows.find((r) => r.rowKey === "m-28k");
   const big = rows.find((r) => r.rowKey === "m-100k");

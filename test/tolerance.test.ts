@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Family } from "../src/catalog";
+import { CATALOG, specFor, type Family } from "../src/catalog";
 import { ingestEvent, planEvent } from "../src/ingest";
 import type { PreparedWrite } from "../src/ledger/writer";
 import { PROJECT_ROOT, readTable, testSettings, testWriter } from "./helpers";
@@ -166,4 +166,55 @@ test("a call's state row is the same whichever of CallStarted and CallEnded come
   assert.equal(call["groupId"], "00000000-0000-0000-0000-000000000000");
   assert.equal(call["correlationId"], "{correlationId}");
   assert.equal(call["startedByRawId"], "8:acs:bc360ba8-d29b-4ef2-b698-769ebef85521_0000000c-1fb9-4878-07fd-0848220077e1");
+});
+
+test("every facet a corpus payload writes is declared in its catalog entry, with fields that facet really writes", () => {
+  const root = path.join(PROJECT_ROOT, "test", "corpus");
+  const written = new Map<string, Set<string>>(); // facet → properties any payload's facet carries
+  const undeclared: string[] = [];
+  for (const dir of fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    const spec = specFor(dir.name);
+    if (!spec) continue;
+    for (const file of fs.readdirSync(path.join(root, dir.name)).filter((f) => f.endsWith(".json"))) {
+      const plan = planEvent(corpusEvent(`${dir.name}/${file}`), spec.family);
+      for (const w of plan.writes) {
+        if (w.kind !== "state") continue;
+        for (const f of w.facets) {
+          if (!spec.absentMeansUnchanged?.[f.name]) undeclared.push(`${dir.name}: facet ${f.name}`);
+          const keys = written.get(f.name) ?? new Set<string>();
+          for (const k of Object.keys(f.props)) keys.add(k);
+          written.set(f.name, keys);
+        }
+      }
+    }
+  }
+  assert.deepEqual([...new Set(undeclared)], []);
+  // Fields that the spec's models name but no published payload carries yet (the next test sends them).
+  const unpublished: Record<string, string[]> = { message: ["sequenceId"], properties: ["retentionPolicy"], end: ["endedByRole"] };
+  for (const [facet, fields] of Object.entries(unpublished)) for (const f of fields) written.get(facet)?.add(f);
+  const unknown = [...CATALOG.values()].flatMap((spec) =>
+    Object.entries(spec.absentMeansUnchanged ?? {}).flatMap(([facet, fields]) => fields.filter((f) => !written.get(facet)?.has(f)).map((f) => `${spec.type}: ${facet}.${f}`)),
+  );
+  assert.deepEqual(unknown, []);
+});
+
+test("the newest fields no published payload carries yet reach the rows when they come: sequenceId, retentionPolicy, a deletion reason, endedBy's role", () => {
+  const received = corpusEvent("Microsoft.Communication.ChatMessageReceivedInThread/docs-chat_message_received_in_thread.json");
+  received.data.sequenceId = "7";
+  const writes = stored(received, "chat");
+  assert.equal(appendOf(writes, "ChatThreadEvents")["sequenceId"], "7");
+  assert.equal(facetsOf(writes, "ChatMessages")["message"]?.["sequenceId"], "7");
+
+  const created = corpusEvent("Microsoft.Communication.ChatThreadCreated/spec-eg-chat_thread_created.json");
+  created.data.retentionPolicy = { kind: "threadCreationDate", deleteThreadAfterDays: 30 };
+  const policy = JSON.stringify({ kind: "threadCreationDate", deleteThreadAfterDays: 30 });
+  assert.equal(facetsOf(stored(created, "chat"), "ChatThreads")["properties"]?.["retentionPolicy"], policy);
+
+  const deleted = corpusEvent("Microsoft.Communication.ChatThreadDeleted/docs-chat_thread_deleted.json");
+  deleted.data.reason = "deletedByPolicy";
+  assert.equal(facetsOf(stored(deleted, "chat"), "ChatThreads")["deletion"]?.["deleteReason"], "deletedByPolicy");
+
+  const ended = corpusEvent("Microsoft.Communication.CallEnded/spec-eg-call_ended.json");
+  ended.data.endedBy.role = "presenter";
+  assert.equal(facetsOf(stored(ended, "calling"), "Calls")["end"]?.["endedByRole"], "presenter");
 });

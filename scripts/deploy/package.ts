@@ -3,7 +3,7 @@
  * production dependencies installed with `npm ci --omit=dev`. Tests, scripts, infra and dev tools
  * stay out, and so does local.settings.json.
  */
-import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DeployError } from "./runner";
 
@@ -39,6 +39,17 @@ export function prepareForCoreTools(stagingDir: string): void {
     join(stagingDir, "local.settings.json"),
     `${JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: "node" } }, null, 2)}\n`,
   );
+}
+
+/**
+ * The Node.js major the app is deployed on: the lowest that package.json's `engines` allows (">=22"),
+ * so the runtime in Azure and what the package declares cannot drift apart.
+ */
+export function deployedNodeMajor(projectRoot: string): string {
+  const engines = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { engines?: { node?: unknown } }).engines;
+  const major = typeof engines?.node === "string" ? /^>=\s*(\d+)(?:\.\d+){0,2}$/.exec(engines.node.trim())?.[1] : undefined;
+  if (major === undefined) throw new DeployError(`package.json's engines.node must read ">=<major>" (the Node.js the app is deployed on); got ${JSON.stringify(engines?.node)}.`);
+  return major;
 }
 
 /** npm ci with production dependencies only; install scripts stay off, as in package.json. */

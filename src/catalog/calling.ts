@@ -145,6 +145,7 @@ function endedProps(d: Static<typeof CallEnded>): Properties {
   return present({
     durationOfCall: given(d.callDurationInSeconds ?? d.durationOfCall),
     ...identifierProps("endedBy", callIdentifier(d.endedBy)),
+    endedByRole: given(d.endedBy?.role),
     endedByType: given(d.endedBy?.type),
     endedByName: given(d.endedBy?.name),
     ...reasonProps("endReason", d.reason),

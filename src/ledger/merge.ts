@@ -24,7 +24,9 @@ export const FIELD_VERSIONS = "fieldVersions";
 export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
   const out: Record<string, unknown> = { ...stored };
   const newestStored = newestStamp(stored);
-  const fields = readFieldVersions(stored, newestStored);
+  const fields = readFieldVersions(stored);
+  // A row written before fields had stamps of their own: its values are as new as its newest facet.
+  const legacy = typeof stored[FIELD_VERSIONS] !== "string" && newestStored !== "";
   let changed = false;
   let newestApplied = "";
   for (const facet of w.facets) {
@@ -39,7 +41,7 @@ export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: Prepar
     for (const key of Object.keys(facet.props)) {
       const value = facet.props[key];
       if (value === undefined) continue; // absent: unchanged
-      const current = fields.get(key);
+      const current = fields.get(key) ?? (legacy && Object.hasOwn(stored, key) ? newestStored : undefined);
       if (current !== undefined && (current > stamp || (current === stamp && compareValues(out[key] as PropertyValue, value) >= 0))) continue;
       if (value === null) delete out[key];
       else out[key] = value;
@@ -70,14 +72,10 @@ function newestStamp(stored: Readonly<Record<string, unknown>>): string {
   return newest;
 }
 
-function readFieldVersions(stored: Readonly<Record<string, unknown>>, newestStored: string): Map<string, string> {
+function readFieldVersions(stored: Readonly<Record<string, unknown>>): Map<string, string> {
   const fields = new Map<string, string>();
   const text = stored[FIELD_VERSIONS];
-  if (typeof text !== "string") {
-    // A row written before fields had stamps of their own: its values are as new as its newest facet.
-    if (newestStored !== "") for (const key of Object.keys(stored)) if (!key.startsWith("v_")) fields.set(key, newestStored);
-    return fields;
-  }
+  if (typeof text !== "string") return fields;
   const byStamp = JSON.parse(text) as Record<string, string[]>;
   for (const stamp of Object.keys(byStamp)) for (const key of byStamp[stamp] ?? []) fields.set(key, stamp);
   return fields;

@@ -2,6 +2,7 @@ import type { TableClient } from "@azure/data-tables";
 import { ConcurrencyError, StorageError } from "../errors";
 import type { Properties, TableName } from "../catalog/spec";
 import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
+import { sameContent } from "../eventContent";
 import { mergeAll } from "./merge";
 import { rowKeyOf, StateCache, type CachedRow } from "./stateCache";
 import { describeStorageError, statusOf } from "./storageErrors";
@@ -14,6 +15,8 @@ export interface PreparedAppend {
   readonly partitionKey: string;
   readonly rowKey: string;
   readonly entity: StoredProperties;
+  /** A fact row (it holds `rawEvent`): on 409 the stored row's event is compared with this one. */
+  readonly fact?: true;
 }
 
 export interface PreparedState {
@@ -32,8 +35,12 @@ export type PreparedWrite = PreparedAppend | PreparedState;
 
 export { mergeAll, mergeFacets } from "./merge";
 
-/** What happened to one write: new row, row already there (redelivery), or state already newer. */
-export type WriteOutcome = "written" | "existing" | "unchanged";
+/**
+ * What happened to one write: new row, row already there (redelivery), state already newer, or an
+ * identity conflict: a fact row already holds another event with this (source, id, type), so this
+ * event's state changes were not applied.
+ */
+export type WriteOutcome = "written" | "existing" | "unchanged" | "conflict";
 
 const STATE_ATTEMPTS = 12;
 /** Random backoff between attempts, so that concurrent writers of one row stop colliding. */
@@ -42,7 +49,8 @@ const ENTITY_METADATA = new Set(["partitionKey", "rowKey", "etag", "timestamp", 
 
 /**
  * Writes prepared rows. Appends are `createEntity`, and a 409 means the row is already there (a
- * redelivery, or the SDK's own retry of an insert that succeeded): idempotent without a read.
+ * redelivery, or the SDK's own retry of an insert that succeeded); for a fact row, one read then tells
+ * a redelivery from an identity conflict by comparing the two events' content (src/eventContent.ts).
  * Current-state rows are merge-write with ETags: a row this process knows (src/ledger/stateCache.ts) is
  * merged in memory and replaced if its ETag still matches; an unknown one is created, or read first
  * where such rows usually exist; a 409/412/404 reads and merges again. Every other storage failure is
@@ -61,14 +69,18 @@ export class LedgerWriter {
     return this.#tables;
   }
 
-  /** Writes all rows of one event; throws the first failure after every write has settled. */
+  /**
+   * Writes all rows of one event; throws the first failure after every write has settled. Fact rows
+   * go first: the state changes follow once they are known to be new or a true redelivery, so that an
+   * identity conflict changes no other row (its state writes come back as "conflict", unwritten).
+   */
   async write(writes: readonly PreparedWrite[], eventLabel: string): Promise<WriteOutcome[]> {
     // One timeout for all of the event's requests: a timer per request costs more CPU than the request's own work.
     const signal = this.#timeout();
-    const results = await Promise.allSettled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel, signal) : this.#state([w], eventLabel, false, signal))));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<WriteOutcome>).value);
+    const facts = await settled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel, signal) : undefined)));
+    const conflict = facts.includes("conflict");
+    const states = await settled(writes.map((w) => (w.kind === "state" ? (conflict ? "conflict" : this.#state([w], eventLabel, false, signal)) : undefined)));
+    return facts.map((outcome, i) => (outcome ?? states[i]) as WriteOutcome);
   }
 
   /**
@@ -86,9 +98,23 @@ export class LedgerWriter {
       await client.createEntity({ partitionKey: w.partitionKey, rowKey: w.rowKey, ...w.entity }, { abortSignal: signal });
       return "written";
     } catch (error) {
-      if (statusOf(error) === 409) return "existing";
+      if (statusOf(error) === 409) return w.fact ? this.#redeliveryOrConflict(client, w, eventLabel, signal) : "existing";
       throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
     }
+  }
+
+  /** A fact row that is there already: the same event again ("existing"), or another one ("conflict"). */
+  async #redeliveryOrConflict(client: TableClient, w: PreparedAppend, eventLabel: string, signal: AbortSignal): Promise<WriteOutcome> {
+    let stored: Record<string, unknown>;
+    try {
+      stored = decodeProperties(await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, { abortSignal: signal }));
+    } catch (error) {
+      throw this.#storageError(error, `reading its ${w.table} row`, eventLabel);
+    }
+    const storedEvent = stored["rawEvent"];
+    const event = decodeProperties(w.entity)["rawEvent"];
+    if (typeof storedEvent !== "string" || typeof event !== "string") return "existing";
+    return sameContent(storedEvent, event) ? "existing" : "conflict";
   }
 
   async #state(patches: readonly PreparedState[], eventLabel: string, exists: boolean, signal: AbortSignal): Promise<WriteOutcome> {
@@ -171,4 +197,12 @@ export class LedgerWriter {
         : describeStorageError(error);
     return new StorageError(`${eventLabel}: ${doing} failed (${why}); the invocation fails so that Event Grid retries`, { cause: error });
   }
+}
+
+/** Waits for every write (`undefined`: none), then throws the first failure or gives the outcomes. */
+async function settled(writes: readonly (Promise<WriteOutcome> | WriteOutcome | undefined)[]): Promise<(WriteOutcome | undefined)[]> {
+  const results = await Promise.allSettled(writes);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<WriteOutcome | undefined>).value);
 }

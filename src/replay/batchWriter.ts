@@ -1,6 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import type { Properties, TableName } from "../catalog/spec";
-import { assertWithinLimits, encodeProperties, type StoredProperties } from "../ledger/entity";
+import { sameContent } from "../eventContent";
+import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "../ledger/entity";
 import { statusOf } from "../ledger/storageErrors";
 import { mergeAll, type LedgerWriter, type PreparedAppend, type PreparedState, type PreparedWrite, type WriteOutcome } from "../ledger/writer";
 
@@ -36,7 +37,8 @@ export interface BatchWriterOptions {
   readonly maxBatchBytes?: number;
 }
 
-export type EventSettled = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+/** How an event's rows ended; with `conflict`, the fact row that holds another event with its identity (nothing else was written). */
+export type EventSettled = { readonly ok: true; readonly conflict?: PreparedAppend } | { readonly ok: false; readonly error: unknown };
 
 export interface BatchWriterStats {
   /** Transactions that succeeded, the rows they wrote, and how many of those were state rows. */
@@ -57,6 +59,8 @@ export interface BatchWriterStats {
   existing: number;
   unchanged: number;
   failed: number;
+  /** Fact rows found holding another event with the same (source, id, type): identity conflicts. */
+  conflict: number;
 }
 
 export const MAX_TRANSACTION_ROWS = 100;
@@ -75,6 +79,10 @@ const KNOWN_ROWS = 20_000;
 interface Ticket {
   readonly label: string;
   remaining: number;
+  /** Fact rows not settled yet; the event's state patches wait in `held` until they are. */
+  facts: number;
+  readonly held: PreparedState[];
+  conflict: PreparedAppend | undefined;
   error: unknown;
   readonly done: (result: EventSettled) => void;
 }
@@ -89,6 +97,8 @@ interface AppendRow {
   readonly rowKey: string;
   readonly append: PreparedAppend;
   readonly tickets: Ticket[];
+  /** Other events' rows under the same key (identity conflicts): written alone once this one has settled. */
+  readonly after: AppendRow[];
 }
 
 /** A state row's create, waiting in a batch: the merge of every patch gathered for it so far. */
@@ -157,6 +167,7 @@ export class BatchWriter {
     existing: 0,
     unchanged: 0,
     failed: 0,
+    conflict: 0,
   };
 
   constructor(writer: LedgerWriter, options: BatchWriterOptions = {}) {
@@ -181,9 +192,12 @@ export class BatchWriter {
       done({ ok: true });
       return undefined;
     }
-    const ticket: Ticket = { label, remaining: writes.length, error: undefined, done };
+    const ticket: Ticket = { label, remaining: writes.length, facts: 0, held: [], conflict: undefined, error: undefined, done };
+    // State patches wait for the event's fact rows, so that an identity conflict changes no other row.
+    for (const w of writes) if (w.kind === "append") ticket.facts++;
     for (const w of writes) {
       if (w.kind === "append") this.#addAppend(w, ticket);
+      else if (ticket.facts > 0) ticket.held.push(w);
       else this.#addState(w, ticket);
     }
     if (this.#bufferedRows > this.#maxBufferedRows) this.#sendLargest();
@@ -295,12 +309,17 @@ export class BatchWriter {
   #addAppend(w: PreparedAppend, ticket: Ticket): void {
     const open = this.#groups.get(`${w.table}\u0000${w.partitionKey}`)?.rows.get(w.rowKey);
     if (open?.kind === "append") {
-      open.tickets.push(ticket); // the same row twice in one batch: sent once, both events wait for it
+      if (!w.fact || sameContent(String(decodeProperties(open.append.entity)["rawEvent"]), String(decodeProperties(w.entity)["rawEvent"]))) {
+        open.tickets.push(ticket); // the same row twice in one batch: sent once, both events wait for it
+        return;
+      }
+      // Another event under the same key (an identity conflict): written after it, so the first in the input is kept.
+      open.after.push({ kind: "append", rowKey: w.rowKey, append: w, tickets: [ticket], after: [] });
       return;
     }
     const bytes = estimateRequestBytes(w.partitionKey, w.rowKey, w.entity);
     const group = this.#groupFor(w.table, w.partitionKey, bytes);
-    group.rows.set(w.rowKey, { kind: "append", rowKey: w.rowKey, append: w, tickets: [ticket] });
+    group.rows.set(w.rowKey, { kind: "append", rowKey: w.rowKey, append: w, tickets: [ticket], after: [] });
     this.#added(group, bytes);
   }
 
@@ -397,7 +416,7 @@ export class BatchWriter {
   async #transaction(table: TableName, rows: PendingRow[], retry = false): Promise<void> {
     if (this.#stopped) {
       for (const row of rows) {
-        if (row.kind === "append") this.#drop(row.tickets);
+        if (row.kind === "append") this.#dropRow(row);
         else this.#writeState(row, false); // its lane's patches are dropped there, in order
       }
       return;
@@ -410,7 +429,7 @@ export class BatchWriter {
       this.stats.transactions++;
       this.stats.transactionRows += rows.length;
       for (const row of rows) {
-        if (row.kind === "append") this.#settle(row.tickets, "written", undefined);
+        if (row.kind === "append") this.#settleRow(row, "written", undefined);
         else {
           this.stats.transactionStateRows++;
           this.#settle(row.patches.map((p) => p.ticket), "written", undefined);
@@ -428,9 +447,12 @@ export class BatchWriter {
           this.stats.presenceChecks++;
           const missing: PendingRow[] = [];
           for (const row of rows) {
-            if (!present.has(row.rowKey)) missing.push(row);
-            else if (row.kind === "append") this.#settle(row.tickets, "existing", undefined);
-            else this.#writeState(row, true); // there already: merge into it
+            const stored = present.get(row.rowKey);
+            if (stored === undefined) missing.push(row);
+            else if (row.kind === "state") this.#writeState(row, true); // there already: merge into it
+            else if (!row.append.fact || stored.rawEvent === undefined) this.#settleRow(row, "existing", undefined);
+            else if (stored.split) void this.schedule(() => this.#single(row)); // a raw event split across properties: LedgerWriter reads it whole
+            else this.#settleRow(row, sameContent(stored.rawEvent, String(decodeProperties(row.append.entity)["rawEvent"])) ? "existing" : "conflict", undefined);
           }
           if (missing.length === 1) {
             const row = missing[0] as PendingRow;
@@ -451,19 +473,23 @@ export class BatchWriter {
   }
 
   /**
-   * Which of these rows (all in one partition) exist, keys only: one read of the range between the
-   * batch's lowest and highest key when that range is dense, else point queries of
-   * {@link KEYS_PER_QUERY} keys each. `undefined` when a query fails.
+   * Which of these rows (all in one partition) exist, with their raw events (to tell a redelivery from
+   * an identity conflict): one read of the range between the batch's lowest and highest key when that
+   * range is dense, else point queries of {@link KEYS_PER_QUERY} keys each. `undefined` when a query fails.
    */
-  async #presentRowKeys(client: TableClient, rows: readonly PendingRow[]): Promise<Set<string> | undefined> {
+  async #presentRowKeys(client: TableClient, rows: readonly PendingRow[]): Promise<Map<string, StoredEvent> | undefined> {
     const keys = rows.map((r) => r.rowKey).sort();
     const first = rows[0] as PendingRow;
     const partitionKey = first.kind === "append" ? first.append.partitionKey : first.partitionKey;
-    const present = new Set<string>();
+    const present = new Map<string, StoredEvent>();
+    const select = ["RowKey", "rawEvent", "rawEvent__parts"];
     const read = async (filter: string, pageSize: number): Promise<boolean> => {
-      const pages = client.listEntities({ queryOptions: { filter, select: ["RowKey"] }, abortSignal: this.#timeout() }).byPage({ maxPageSize: pageSize });
+      const pages = client.listEntities({ queryOptions: { filter, select }, abortSignal: this.#timeout() }).byPage({ maxPageSize: pageSize });
       for await (const page of pages) {
-        for (const entity of page) present.add(entity.rowKey as string);
+        for (const entity of page) {
+          const rawEvent = entity["rawEvent"];
+          present.set(entity.rowKey as string, { rawEvent: typeof rawEvent === "string" ? rawEvent : undefined, split: typeof entity["rawEvent__parts"] === "number" });
+        }
         if (page.continuationToken) return false; // more than one page: not dense
       }
       return true;
@@ -483,13 +509,13 @@ export class BatchWriter {
   }
 
   async #single(row: AppendRow): Promise<void> {
-    if (this.#stopped) return this.#drop(row.tickets);
+    if (this.#stopped) return this.#dropRow(row);
     this.stats.singleAppends++;
     try {
       const [outcome] = await this.#writer.write([row.append], (row.tickets[0] as Ticket).label);
-      this.#settle(row.tickets, outcome ?? "written", undefined);
+      this.#settleRow(row, outcome ?? "written", undefined);
     } catch (error) {
-      this.#settle(row.tickets, undefined, error);
+      this.#settleRow(row, undefined, error);
     }
   }
 
@@ -554,13 +580,41 @@ export class BatchWriter {
     }
   }
 
+  /**
+   * An append row settled. Once all of an event's fact rows have, its held state patches go (none after
+   * a conflict or failure); rows of other events under the same key go next.
+   */
+  #settleRow(row: AppendRow, outcome: WriteOutcome | undefined, error: unknown): void {
+    const append = row.append;
+    for (const ticket of row.tickets) {
+      if (outcome === "conflict") ticket.conflict ??= append;
+      if (--ticket.facts > 0 || ticket.held.length === 0) continue;
+      const held = ticket.held.splice(0);
+      if (ticket.conflict === undefined && ticket.error === undefined && outcome !== undefined) {
+        for (const w of held) this.#addState(w, ticket);
+        this.#startTimer();
+      } else ticket.remaining -= held.length; // never written: the event ends as its conflict or failure
+    }
+    this.#settle(row.tickets, outcome, error);
+    for (const next of row.after) void this.schedule(() => this.#single(next));
+  }
+
   #settle(tickets: readonly Ticket[], outcome: WriteOutcome | undefined, error: unknown): void {
     if (outcome !== undefined) this.stats[outcome]++;
     else this.stats.failed++;
     for (const ticket of tickets) {
       if (outcome === undefined) ticket.error ??= error ?? new Error("write failed");
-      if (--ticket.remaining === 0) ticket.done(ticket.error === undefined ? { ok: true } : { ok: false, error: ticket.error });
+      if (--ticket.remaining > 0) continue;
+      if (ticket.error !== undefined) ticket.done({ ok: false, error: ticket.error });
+      else ticket.done(ticket.conflict === undefined ? { ok: true } : { ok: true, conflict: ticket.conflict });
     }
+  }
+
+  /** An append row never sent after {@link stop}: with its events' held state patches, and the rows waiting after it. */
+  #dropRow(row: AppendRow): void {
+    for (const ticket of row.tickets) if (--ticket.facts === 0) ticket.remaining -= ticket.held.splice(0).length;
+    this.#drop(row.tickets);
+    for (const next of row.after) this.#dropRow(next);
   }
 
   /** Rows never sent after {@link stop}: not counted as written or failed. */
@@ -574,6 +628,12 @@ export class BatchWriter {
   #timeout(): AbortSignal {
     return AbortSignal.timeout(this.#writer.tables.settings.requestTimeoutMs);
   }
+}
+
+/** A row found by a presence query: its raw event, unless split across properties (then read whole). */
+interface StoredEvent {
+  readonly rawEvent: string | undefined;
+  readonly split: boolean;
 }
 
 /** What a row not sent after {@link BatchWriter.stop} settles with. */

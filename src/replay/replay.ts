@@ -1,7 +1,7 @@
 import type { LedgerSettings } from "../config";
 import { StorageError } from "../errors";
 import { isRestError } from "../ledger/storageErrors";
-import { planEvent, type Plan } from "../ingest";
+import { identityConflict, planEvent, type Plan } from "../ingest";
 import { createTableClient, LedgerTables } from "../ledger/tables";
 import { LedgerWriter } from "../ledger/writer";
 import { BatchWriter, WritesStopped, type BatchWriterOptions, type BatchWriterStats } from "./batchWriter";
@@ -163,7 +163,15 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
       record(plan);
       return undefined;
     }
-    return batch.add(plan.writes, plan.label, (result) => (result.ok ? record(plan) : fail(plan.eventType, plan.label, result.error)));
+    return batch.add(plan.writes, plan.label, (result) => {
+      if (!result.ok) fail(plan.eventType, plan.label, result.error);
+      else if (!result.conflict) record(plan);
+      else {
+        // Another event holds this identity: this one is kept as an IdentityConflict quarantine row.
+        const conflict = identityConflict(event, "any", plan.label, result.conflict);
+        void batch.add(conflict.writes, conflict.label, (written) => (written.ok ? record(conflict) : fail(plan.eventType, conflict.label, written.error)));
+      }
+    });
   };
 
   const readSource = async (source: InputSource) => {
@@ -230,15 +238,19 @@ export async function runReplay(options: ReplayOptions, io: ReplayIO): Promise<R
           continue;
         }
         const p = plan;
-        const annotate = (change: Parameters<typeof annotated>[1]) =>
+        const annotate = (change: Parameters<typeof annotated>[1], outcome: Plan = p) =>
           batch.schedule(() => update(row, change)).then(
-            () => record(p),
+            () => record(outcome),
             (error: unknown) => fail(p.eventType, p.label, new Error(`its rows were handled, but updating ${where} failed: ${messageOf(error)}`, { cause: error })),
           );
         let wait: Promise<void> | undefined;
         if (p.outcome === "stored") {
           wait = batch.add(p.writes, p.label, (result) => {
             if (!result.ok) fail(p.eventType, p.label, result.error);
+            else if (result.conflict) {
+              const conflict = identityConflict(event, "any", p.label, result.conflict);
+              void annotate({ stillFailing: conflict.quarantine, at: now().toISOString() }, conflict);
+            }
             else void annotate({ resolved: { resolvedAt: now().toISOString(), resolvedEventRows: p.writes.length } });
           });
         } else {
