@@ -188,10 +188,14 @@ async function runHooks(app: AppState, name: string, ctx: Record<string, unknown
 // Hook contexts as the worker builds them; the library wraps these objects and writes through.
 function hookContext(app: AppState, hookData: Record<string, unknown>, extra: Record<string, unknown>) {
   return Object.assign(
-    Object.defineProperties({}, {
-      hookData: { get: () => hookData, enumerable: true },
-      appHookData: { get: () => app.appHookData, enumerable: true },
-    }),
+    {
+      get hookData() {
+        return hookData;
+      },
+      get appHookData() {
+        return app.appHookData;
+      },
+    },
     extra,
   ) as Record<string, unknown>;
 }
@@ -202,13 +206,18 @@ function triggerBindingName(fn: CoreFunctionMetadata): string {
   return entry[0];
 }
 
-// Approximates what the host adds: Event Grid's binding data (`data`) and the host's `sys`.
-function triggerMetadata(name: string, data: object): Record<string, object> {
+// Approximates what the host adds: Event Grid's binding data (`data`) and the host's `sys`. The host
+// builds it from its own parse, so an event given as an object is not parsed back here (the worker
+// process never pays for that); the text is the same either way.
+function triggerMetadata(name: string, data: object, event?: Record<string, unknown>): Record<string, object> {
   const meta: Record<string, object> = {
     sys: { json: JSON.stringify({ MethodName: name, UtcNow: new Date().toISOString(), RandGuid: randomUUID() }) },
   };
   const json = (data as { json?: unknown }).json;
-  if (typeof json === "string") {
+  if (event) {
+    const text = Object.prototype.propertyIsEnumerable.call(event, "data") ? (JSON.stringify(event["data"]) as string | undefined) : undefined;
+    if (text !== undefined) meta.data = { json: text };
+  } else if (typeof json === "string") {
     try {
       const parsed = JSON.parse(json) as unknown;
       if (parsed && typeof parsed === "object" && "data" in parsed) {
@@ -221,7 +230,15 @@ function triggerMetadata(name: string, data: object): Record<string, object> {
   return meta;
 }
 
-async function invokeOne(app: AppState, started: () => Promise<void>, name: string, data: object): Promise<InvocationOutcome> {
+/** An object whose JSON text is its own enumerable properties' (no toJSON, no class): else undefined. */
+function plainObject(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  const plain = (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== "function";
+  return plain ? (value as Record<string, unknown>) : undefined;
+}
+
+async function invokeOne(app: AppState, started: () => Promise<void>, name: string, data: object, event?: Record<string, unknown>): Promise<InvocationOutcome> {
   const fn = app.functions.get(name);
   if (!fn) throw new Error(`devhost: no function "${name}" (have: ${[...app.functions.keys()].join(", ")})`);
   const model = programmingModel;
@@ -236,7 +253,7 @@ async function invokeOne(app: AppState, started: () => Promise<void>, name: stri
       invocationId,
       functionId: name,
       inputData: [{ name: triggerBindingName(fn.meta), data }],
-      triggerMetadata: triggerMetadata(name, data),
+      triggerMetadata: triggerMetadata(name, data, event),
     },
     metadata: { name, functionId: name, bindings: fn.meta.bindings, retryOptions: fn.meta.retryOptions, scriptFile: "n/a" },
     state: undefined,
@@ -314,7 +331,7 @@ export function loadFunctionApp(projectRoot: string): LoadedFunctionApp {
   return {
     functions,
     logs: app.logs,
-    invoke: (functionName, event) => invokeOne(app, started, functionName, { json: JSON.stringify(event) }),
+    invoke: (functionName, event) => invokeOne(app, started, functionName, { json: JSON.stringify(event) }, plainObject(event)),
     invokeTypedData: (functionName, data) => invokeOne(app, started, functionName, data),
     invokeHttp: async (functionName, request) => {
       const outcome = await invokeOne(app, started, functionName, { http: toRpcHttp(request) });
