@@ -107,13 +107,28 @@ export interface ThreadAnswer {
 /** The thread now and its participants: a point read and one partition, in parallel. */
 export async function chatThread(tables: LedgerTables, threadId: string, get: RawParams): Promise<ThreadAnswer> {
   const id = idParam("threadId", threadId);
-  const params = listParams(get, keyOrdered);
-  const [thread, participants] = await Promise.all([
-    params.continuationToken === undefined ? pointRead(tables, "ChatThreads", id, "thread", params) : Promise.resolve(null),
-    partitionPage(tables, "ChatParticipants", id, undefined, params),
+  const { state, page } = await stateAndPage(tables, { table: "ChatThreads", row: "thread" }, { table: "ChatParticipants", order: undefined }, id, listParams(get, keyOrdered), `thread ${id}`);
+  return { thread: state, participants: page.items, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
+}
+
+/**
+ * An entity's current-state row (read on the first page only) beside a page of its partition in
+ * another table, in parallel; unknown when both are empty.
+ */
+async function stateAndPage(
+  tables: LedgerTables,
+  stateRow: { readonly table: TableName; readonly row: string },
+  list: { readonly table: TableName; readonly order: Order | undefined },
+  id: string,
+  params: ListParams,
+  what: string,
+): Promise<{ state: Item | null; page: Page<Item> }> {
+  const [state, page] = await Promise.all([
+    params.continuationToken === undefined ? pointRead(tables, stateRow.table, id, stateRow.row, params) : Promise.resolve(null),
+    partitionPage(tables, list.table, id, list.order, params),
   ]);
-  if (thread === null && isUnknown(params, participants)) throw new NotFound(`thread ${id}: the ledger has nothing for it`);
-  return { thread, participants: participants.items, ...(participants.continuationToken ? { continuationToken: participants.continuationToken } : {}) };
+  if (state === null && isUnknown(params, page)) throw new NotFound(`${what}: the ledger has nothing for it`);
+  return { state, page };
 }
 
 /** Messages in their current state (edited, deleted), in message id order (ACS ids are creation times). */
@@ -145,13 +160,8 @@ export interface CallAnswer {
 
 export async function call(tables: LedgerTables, serverCallId: string, get: RawParams): Promise<CallAnswer> {
   const id = idParam("serverCallId", serverCallId);
-  const params = listParams(get, timeOrdered);
-  const [state, timeline] = await Promise.all([
-    params.continuationToken === undefined ? pointRead(tables, "Calls", id, "call", params) : Promise.resolve(null),
-    partitionPage(tables, "CallEvents", id, "oldestFirst", params),
-  ]);
-  if (state === null && isUnknown(params, timeline)) throw new NotFound(`call ${id}: the ledger has nothing for it`);
-  return { call: state, timeline: timeline.items, ...(timeline.continuationToken ? { continuationToken: timeline.continuationToken } : {}) };
+  const { state, page } = await stateAndPage(tables, { table: "Calls", row: "call" }, { table: "CallEvents", order: "oldestFirst" }, id, listParams(get, timeOrdered), `call ${id}`);
+  return { call: state, timeline: page.items, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
 }
 
 /** Disconnects, newest first: the first item is the last disconnect. */
