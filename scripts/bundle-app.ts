@@ -3,7 +3,8 @@
 // Kept outside: the host-provided `@azure/functions-core`, and what the app loads only on rare paths
 // (`@azure/identity` for endpoint URLs, AJV's compiler for builds without generated validators,
 // `@azure/storage-blob` for the read API's quarantine replay), so
-// that a cold start parses none of it. The generated validators stay files beside the bundle.
+// that a cold start parses none of it. The generated validators stay files beside the bundle, and so
+// do the modules they share with it.
 import * as path from "node:path";
 import { build, type Plugin } from "esbuild";
 import * as ts from "typescript";
@@ -21,6 +22,22 @@ const typeboxEsm: Plugin = {
   },
 };
 
+/**
+ * The timestamp module (and the formats module that holds it) stay files beside the bundle: the
+ * generated validators `require` them, and the app must share that one instance, so that the
+ * timestamps validation parsed are found in its cache by the envelope and the normalizers.
+ */
+const sharedWithValidators = (src: string): Plugin => ({
+  name: "shared-with-validators",
+  setup(b) {
+    const shared = new Set(["time.js", "validation-formats.js"].map((f) => path.join(src, f)));
+    b.onResolve({ filter: /(^|\/)(time|validation-formats)$/ }, (args) => {
+      const file = path.join(args.resolveDir, `${args.path}.js`);
+      return shared.has(file) ? { path: `./${path.basename(file)}`, external: true } : undefined;
+    });
+  },
+});
+
 async function main(): Promise<void> {
   const src = path.resolve(__dirname, "..", "src"); // the build being made (scripts/build.js), not dist yet
   const started = Date.now();
@@ -35,7 +52,7 @@ async function main(): Promise<void> {
     external: ["@azure/functions-core", "@azure/identity", "@azure/storage-blob", "ajv", "ajv-formats"],
     logLevel: "warning",
     metafile: true,
-    plugins: [typeboxEsm],
+    plugins: [typeboxEsm, sharedWithValidators(src)],
   });
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   console.log(`bundle-app: src/app.bundle.js and its map, ${Math.round(bytes / 1024)} KiB, ${Date.now() - started} ms`);
