@@ -6,8 +6,9 @@
 // requests the host would send (the host parses and re-serializes each event in its own process).
 //
 // Run in a fresh process (the library keeps one programming model per process):
-//   LEDGER_STORAGE=<connection string> node dist/bench/function.js [events per round]
+//   LEDGER_STORAGE=<connection string> node --expose-gc dist/bench/function.js [events per round]
 import { TableClient } from "@azure/data-tables";
+import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
 import { CATALOG, functionNameOf } from "../src/catalog";
 import { settingsFromEnv } from "../src/config";
 import { findProjectRoot } from "../src/devhost/azurite";
@@ -54,6 +55,21 @@ export interface FunctionResult {
   readonly processCpuRoundRatios: readonly number[];
   readonly processCpuTotalsRatio: number;
   /**
+   * The invocation floor (bench/floorApp.ts): a handler that does nothing but write the same rows
+   * with the bare SDK, all of an event's rows at once, run through the same invocation model. Its CPU
+   * per event, and over the baseline's for the same rows (median over rounds).
+   */
+  readonly bareHandlerProcessCpuUsPerEvent: number;
+  readonly invocationFloorRatio: number;
+  /**
+   * The same with fact rows first and state rows once those are answered, as the ledger writes them
+   * (an identity conflict must change no other row): the floor the ledger's handlers stand on.
+   */
+  readonly factsFirstHandlerProcessCpuUsPerEvent: number;
+  readonly factsFirstFloorRatio: number;
+  /** The handlers' CPU over the facts-first floor's (median over rounds): what the ledger's own work adds. */
+  readonly processCpuOverFloorRatio: number;
+  /**
    * The dev host's stand-in for the Functions host (its parse of the event and the invocation request,
    * `prepare`), per event: work of the host's process in production, so outside the figures above.
    */
@@ -77,6 +93,7 @@ export interface RequestFigures {
 }
 
 const CONCURRENCY = 16;
+const minorGc = (globalThis as { gc?: (options: { type: "minor" }) => void }).gc;
 /** Rounds after the timed ones whose storage requests are counted. */
 const COUNTED_ROUNDS = 3;
 
@@ -88,6 +105,7 @@ interface Invocation {
 interface Row {
   readonly table: string;
   readonly entity: { partitionKey: string; rowKey: string } & Record<string, unknown>;
+  readonly state: boolean;
 }
 
 /** The rows the handlers write for `events`, as they write them (a new state row: its facets merged over nothing). */
@@ -95,7 +113,7 @@ function rowsOf(events: readonly BenchEvent[]): Row[] {
   return events.flatMap((e) =>
     planEvent(JSON.parse(e.text), e.family).writes.map((w) => {
       const props = w.kind === "append" ? w.entity : encodeProperties(mergeFacets({}, w) ?? {});
-      return { table: w.table, entity: { partitionKey: w.partitionKey, rowKey: w.rowKey, ...props } };
+      return { table: w.table, entity: { partitionKey: w.partitionKey, rowKey: w.rowKey, ...props }, state: w.kind === "state" };
     }),
   );
 }
@@ -108,13 +126,16 @@ const median = (xs: readonly number[]): number => {
 
 export async function measureFunction(options: { events?: number; rounds?: number } = {}): Promise<FunctionResult> {
   const n = options.events ?? 300;
-  const rounds = options.rounds ?? 12;
+  const rounds = options.rounds ?? 20;
   const stream = new EventStream(loadTemplates(), 11);
   const run = Date.now().toString(36);
 
   // The app, as the host loads it; its tables get a prefix of their own.
   process.env["LEDGER_TABLE_PREFIX"] = `Bf${run}`;
-  const app = loadFunctionApp(findProjectRoot(__dirname));
+  // With it, the invocation floors (bench/floorApp.ts): bare handlers that write the same rows.
+  const app = loadFunctionApp(findProjectRoot(__dirname), { extraEntryFiles: [require.resolve("./floorApp")], keepLogs: 1_000 });
+  // Only now: the dev host has loaded it (importing it first would register outside a host).
+  const { FLOOR_FUNCTIONS, floorRows } = require("./floorApp") as typeof import("./floorApp");
   let failed = 0;
   // Counting attributes requests through async context (AsyncLocalStorage), which costs every promise
   // some CPU once it is in use: the timed rounds run without it, and counted rounds follow them.
@@ -139,6 +160,28 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
     await client.createTable();
     clients.set(table, client);
   }
+  // The floor's clients get an HTTP client (and so a connection pool) of their own, as the handlers'
+  // and the baseline's have: clients share the SDK's default one, and pools interfere.
+  const bareHttp = createDefaultHttpClient();
+  const bareClients = new Map<string, TableClient>();
+  for (const table of clients.keys()) {
+    const client = createTableClient(settings, `Bi${run}${table}`, { httpClient: bareHttp });
+    await client.createTable();
+    bareClients.set(table, client);
+  }
+  /** The floors' invocations of a round, their rows set aside by event id. */
+  const prepareBare = (events: readonly BenchEvent[]) => {
+    floorRows.clear();
+    const atOnce: Invocation[] = [];
+    const factsFirst: Invocation[] = [];
+    for (const e of events) {
+      const event = JSON.parse(e.text) as { id: string };
+      floorRows.set(event.id, rowsOf([e]).map((r) => ({ client: bareClients.get(r.table)!, entity: r.entity, state: r.state })));
+      atOnce.push({ e, request: app.prepare(FLOOR_FUNCTIONS.atOnce, event) });
+      factsFirst.push({ e, request: app.prepare(FLOOR_FUNCTIONS.factsFirst, event) });
+    }
+    return { atOnce, factsFirst };
+  };
   const upsertAll = (rows: readonly Row[], counted = false) =>
     inFlight(rows, CONCURRENCY, async (r) => {
       const upsert = () => clients.get(r.table)!.upsertEntity(r.entity);
@@ -159,10 +202,14 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
     }
   };
 
-  // Warm-up: tables created, connections open, code compiled.
-  const warm = stream.take(300);
+  // Warm-up: tables created, connections open, code compiled (the handlers' CPU per event settles
+  // after about 1,000 events: every type's validator loaded, optimized code, the state cache in use).
+  const warm = stream.take(1_500);
   addFloor(warm, false);
   await invokeAll(prepareAll(warm));
+  const warmBare = prepareBare(warm);
+  await invokeAll(warmBare.atOnce);
+  await invokeAll(warmBare.factsFirst);
   await upsertAll(rowsOf(warm));
 
   const handler: number[] = [];
@@ -170,6 +217,8 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
   const handlerCpuMs: number[] = [];
   const baselineCpuMs: number[] = [];
   const prepareCpuMs: number[] = [];
+  const bareCpuMs: number[] = [];
+  const factsFirstCpuMs: number[] = [];
   let rowCount = 0;
   let handlerSeconds = 0;
   let baselineSeconds = 0;
@@ -177,12 +226,16 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
     const events = stream.take(n);
     addFloor(events, false);
     const rows = rowsOf(events);
+    const bareInvocations = prepareBare(events);
     const p0 = process.cpuUsage();
     const invocations = prepareAll(events);
     const p = process.cpuUsage(p0);
     prepareCpuMs.push((p.user + p.system) / 1e3);
     rowCount += rows.length;
     const timeIt = async (fn: () => Promise<void>, cpu: number[]) => {
+      // The garbage of making the round's input is collected before, not charged to whichever run
+      // comes first (run.ts starts this process with --expose-gc; old-space work is still counted).
+      minorGc?.({ type: "minor" });
       const t0 = process.hrtime.bigint();
       const c0 = process.cpuUsage();
       await fn();
@@ -200,12 +253,19 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
       handlerSeconds += seconds;
       handler.push(n / seconds);
     };
-    // Alternate which goes first, so that neither always meets a fuller Azurite.
+    // Alternate which goes first, so that neither always meets a fuller Azurite; the floors run
+    // between them, and their figures are CPU only.
+    const floorRuns = async () => {
+      await timeIt(() => invokeAll(bareInvocations.atOnce), bareCpuMs);
+      await timeIt(() => invokeAll(bareInvocations.factsFirst), factsFirstCpuMs);
+    };
     if (r % 2 === 0) {
       await baselineRun();
+      await floorRuns();
       await handlerRun();
     } else {
       await handlerRun();
+      await floorRuns();
       await baselineRun();
     }
   }
@@ -250,6 +310,11 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
     processCpuRatio: round(median(handlerCpuMs.map((h, i) => h / baselineCpuMs[i]!)), 3),
     processCpuRoundRatios: handlerCpuMs.map((h, i) => round(h / baselineCpuMs[i]!, 3)),
     processCpuTotalsRatio: round(handlerCpuUsPerEvent / (baselineCpuUsPerRow * rowsPerEvent), 3),
+    bareHandlerProcessCpuUsPerEvent: Math.round((bareCpuMs.reduce((a, b) => a + b, 0) * 1e3) / (n * rounds)),
+    invocationFloorRatio: round(median(bareCpuMs.map((f, i) => f / baselineCpuMs[i]!)), 3),
+    factsFirstHandlerProcessCpuUsPerEvent: Math.round((factsFirstCpuMs.reduce((a, b) => a + b, 0) * 1e3) / (n * rounds)),
+    factsFirstFloorRatio: round(median(factsFirstCpuMs.map((f, i) => f / baselineCpuMs[i]!)), 3),
+    processCpuOverFloorRatio: round(median(handlerCpuMs.map((h, i) => h / factsFirstCpuMs[i]!)), 3),
     hostStandInCpuUsPerEvent: Math.round(hostCpuUsPerEvent),
     processCpuRatioWithHostStandIn: round(median(handlerCpuMs.map((h, i) => (h + prepareCpuMs[i]!) / baselineCpuMs[i]!)), 3),
     requests: requestFigures(tally, floorByType, countedRows),

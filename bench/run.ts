@@ -65,7 +65,8 @@ async function withAzurite<T>(fn: (azurite: Azurite) => Promise<T>): Promise<T> 
 /** The handlers run in a fresh process: @azure/functions keeps one programming model per process. */
 function inChild<T>(script: string, connectionString: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, script), ...args], {
+    // --expose-gc: bench/function.ts collects each round's input garbage before timing.
+    const child = spawn(process.execPath, ["--expose-gc", path.join(__dirname, script), ...args], {
       cwd: ROOT,
       env: { ...process.env, LEDGER_STORAGE: connectionString, ...env },
       stdio: ["ignore", "pipe", "inherit"],

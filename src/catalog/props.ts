@@ -5,7 +5,11 @@ import type { Properties } from "./spec";
 /** Facet props without the keys a payload left out, so that absent means "unchanged". */
 export function present(props: Readonly<Record<string, unknown>>): Properties {
   const out: Properties = {};
-  for (const [key, value] of Object.entries(props)) if (value !== undefined) out[key] = value as Properties[string];
+  // for…in over the normalizers' own object literals: no entry arrays (this runs several times an event).
+  for (const key in props) {
+    const value = props[key];
+    if (value !== undefined) out[key] = value as Properties[string];
+  }
   return out;
 }
 

@@ -118,7 +118,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const tables = new LedgerTables(settings);
     if (settings.tablePrefix) out(`Table prefix: ${settings.tablePrefix} (LEDGER_TABLE_PREFIX)`);
 
-    const app = loadFunctionApp(root);
+    // A serving demo runs for as long as its user likes: its host keeps the latest log lines only.
+    const app = loadFunctionApp(root, options.serve ? { keepLogs: 10_000 } : {});
     out(`Loaded the function app: ${[...app.functions.keys()].join(", ")}`);
 
     const deliveries = samples.map((s) => ({ what: `${s.file} ${s.type}`, fn: functionNameOf(specFor(s.type)!.family), event: s.event as unknown }));

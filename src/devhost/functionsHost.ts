@@ -52,7 +52,7 @@ export interface HttpAnswer {
 }
 export interface LoadedFunctionApp {
   readonly functions: ReadonlyMap<string, RegisteredFunction>;
-  /** Every log line of every invocation (and system logs outside one), in order. */
+  /** Every log line of every invocation (and system logs outside one), in order; the latest `keepLogs`. */
   readonly logs: HostLog[];
   /** Sends the event as the host does for Event Grid: RpcTypedData `{ json: JSON.stringify(event) }`. */
   invoke(functionName: string, event: unknown): Promise<InvocationOutcome>;
@@ -120,7 +120,14 @@ interface AppState {
   readonly appHookData: Record<string, unknown>;
   readonly appLevelOnlyHookData: Record<string, unknown>;
   readonly logs: HostLog[];
+  readonly keepLogs: number;
   loading: boolean;
+}
+
+/** Appends a line to the app's log, dropping the oldest past its bound (in halves: amortized O(1)). */
+function keepLog(app: AppState, line: HostLog): void {
+  app.logs.push(line);
+  if (app.logs.length >= 2 * app.keepLogs) app.logs.splice(0, app.logs.length - app.keepLogs);
 }
 
 // Process-wide, like the real worker: the library keeps one programming model per process.
@@ -161,7 +168,7 @@ const coreApi = {
     });
   },
   log(level: string, category: string, message: string): void {
-    currentApp?.logs.push({ level, category, message, functionName: "", invocationId: "" });
+    if (currentApp) keepLog(currentApp, { level, category, message, functionName: "", invocationId: "" });
   },
 };
 
@@ -289,7 +296,7 @@ async function runInvocation(app: AppState, started: () => Promise<void>, prepar
     log(level, category, message) {
       const line = { level, category, message, functionName: name, invocationId };
       logs.push(line);
-      app.logs.push(line);
+      keepLog(app, line);
     },
   };
 
@@ -330,12 +337,19 @@ async function runInvocation(app: AppState, started: () => Promise<void>, prepar
   }
 }
 
-export function loadFunctionApp(projectRoot: string): LoadedFunctionApp {
+export interface LoadOptions {
+  /** More files to load with the app's own, as if `main` named them too (the benchmark's bare handlers). */
+  readonly extraEntryFiles?: readonly string[];
+  /** How many of the latest log lines `logs` keeps (default: all); a long-running host keeps a few. */
+  readonly keepLogs?: number;
+}
+
+export function loadFunctionApp(projectRoot: string, options: LoadOptions = {}): LoadedFunctionApp {
   installCoreModule();
   const root = path.resolve(projectRoot);
-  const app: AppState = { root, functions: new Map(), hooks: new Map(), appHookData: {}, appLevelOnlyHookData: {}, logs: [], loading: true };
+  const app: AppState = { root, functions: new Map(), hooks: new Map(), appHookData: {}, appLevelOnlyHookData: {}, logs: [], keepLogs: options.keepLogs ?? Infinity, loading: true };
   currentApp = app;
-  const files = entryFiles(root);
+  const files = [...entryFiles(root), ...(options.extraEntryFiles ?? [])];
   try {
     for (const f of files) require(f);
   } finally {

@@ -24,7 +24,7 @@ export const FIELD_VERSIONS = "fieldVersions";
 export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
   const out: Record<string, unknown> = { ...stored };
   const newestStored = newestStamp(stored);
-  const fields = readFieldVersions(stored);
+  const fields = new Map(readFieldVersions(stored));
   // A row written before fields had stamps of their own: its values are as new as its newest facet.
   const legacy = typeof stored[FIELD_VERSIONS] !== "string" && newestStored !== "";
   let changed = false;
@@ -51,6 +51,7 @@ export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: Prepar
   }
   if (!changed) return undefined;
   out[FIELD_VERSIONS] = writeFieldVersions(fields);
+  parsedFieldVersions.set(out, fields);
   const source = String(w.common["eventSource"] ?? "");
   if (newestApplied > newestStored || (newestApplied === newestStored && source > String(stored["eventSource"] ?? ""))) Object.assign(out, w.common);
   return out as Properties;
@@ -72,7 +73,16 @@ function newestStamp(stored: Readonly<Record<string, unknown>>): string {
   return newest;
 }
 
-function readFieldVersions(stored: Readonly<Record<string, unknown>>): Map<string, string> {
+/**
+ * The field stamps of merged rows, by row object: a row this process merged is merged again from the
+ * state cache (src/ledger/stateCache.ts), and its stamps need not be parsed back from their text.
+ * Row objects are never changed once merged, so the two cannot drift apart.
+ */
+const parsedFieldVersions = new WeakMap<object, ReadonlyMap<string, string>>();
+
+function readFieldVersions(stored: Readonly<Record<string, unknown>>): ReadonlyMap<string, string> {
+  const known = parsedFieldVersions.get(stored);
+  if (known) return known;
   const fields = new Map<string, string>();
   const text = stored[FIELD_VERSIONS];
   if (typeof text !== "string") return fields;

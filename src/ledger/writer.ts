@@ -1,7 +1,7 @@
 import type { TableClient } from "@azure/data-tables";
 import { ConcurrencyError, StorageError } from "../errors";
 import type { Properties, TableName } from "../catalog/spec";
-import { assertWithinLimits, decodeProperties, encodeProperties, type StoredProperties } from "./entity";
+import { assertWithinLimits, decodeProperties, encodeOwnedProperties, type StoredProperties } from "./entity";
 import { sameContent } from "../eventContent";
 import { mergeAll } from "./merge";
 import { rowKeyOf, StateCache, type CachedRow } from "./stateCache";
@@ -145,14 +145,15 @@ export class LedgerWriter {
         read = true;
         const merged = mergeAll(current?.props ?? {}, patches);
         if (!merged) return "unchanged";
-        const entity = encodeProperties(merged);
+        const entity = encodeOwnedProperties(merged); // the merge's own object: encoded in place when nothing changes
         assertWithinLimits(w.table, w.partitionKey, w.rowKey, entity, eventLabel);
         const row = { partitionKey: w.partitionKey, rowKey: w.rowKey, ...entity };
         try {
           const written = current
             ? await client.updateEntity(row, "Replace", { etag: current.etag, ...this.#requestOptions })
             : await client.createEntity(row, this.#requestOptions);
-          if (written.etag) this.#cache.set(key, { etag: written.etag, props: decodeProperties(entity) });
+          // The merged properties are the row as a read would decode it (a merge leaves no absent value).
+          if (written.etag) this.#cache.set(key, { etag: written.etag, props: merged });
           else this.#cache.forget(key);
           if (miss && attempt === 0 && !current) this.#cache.recordMiss(kind, false);
           return "written";
