@@ -24,7 +24,7 @@ export const FIELD_VERSIONS = "fieldVersions";
 export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: PreparedState): Properties | undefined {
   const out: Record<string, unknown> = { ...stored };
   const newestStored = newestStamp(stored);
-  const fields = new Map(readFieldVersions(stored));
+  const fields = readFieldVersions(stored);
   // A row written before fields had stamps of their own: its values are as new as its newest facet.
   const legacy = typeof stored[FIELD_VERSIONS] !== "string" && newestStored !== "";
   let changed = false;
@@ -51,7 +51,6 @@ export function mergeFacets(stored: Readonly<Record<string, unknown>>, w: Prepar
   }
   if (!changed) return undefined;
   out[FIELD_VERSIONS] = writeFieldVersions(fields);
-  parsedFieldVersions.set(out, fields);
   const source = String(w.common["eventSource"] ?? "");
   if (newestApplied > newestStored || (newestApplied === newestStored && source > String(stored["eventSource"] ?? ""))) Object.assign(out, w.common);
   return out as Properties;
@@ -73,16 +72,7 @@ function newestStamp(stored: Readonly<Record<string, unknown>>): string {
   return newest;
 }
 
-/**
- * The field stamps of merged rows, by row object: a row this process merged is merged again from the
- * state cache (src/ledger/stateCache.ts), and its stamps need not be parsed back from their text.
- * Row objects are never changed once merged, so the two cannot drift apart.
- */
-const parsedFieldVersions = new WeakMap<object, ReadonlyMap<string, string>>();
-
-function readFieldVersions(stored: Readonly<Record<string, unknown>>): ReadonlyMap<string, string> {
-  const known = parsedFieldVersions.get(stored);
-  if (known) return known;
+function readFieldVersions(stored: Readonly<Record<string, unknown>>): Map<string, string> {
   const fields = new Map<string, string>();
   const text = stored[FIELD_VERSIONS];
   if (typeof text !== "string") return fields;
@@ -91,7 +81,10 @@ function readFieldVersions(stored: Readonly<Record<string, unknown>>): ReadonlyM
   return fields;
 }
 
-/** Stamps in order, each with its fields in order: the same text for the same state. */
+/**
+ * Stamps in order, each with its fields in order: the same text for the same state. Written piece by
+ * piece (every state write pays for it), the same text as `JSON.stringify` of the object in that order.
+ */
 function writeFieldVersions(fields: ReadonlyMap<string, string>): string {
   const byStamp = new Map<string, string[]>();
   for (const [key, stamp] of fields) {
@@ -99,9 +92,13 @@ function writeFieldVersions(fields: ReadonlyMap<string, string>): string {
     if (keys) keys.push(key);
     else byStamp.set(stamp, [key]);
   }
-  const out: Record<string, string[]> = {};
-  for (const stamp of [...byStamp.keys()].sort()) out[stamp] = (byStamp.get(stamp) as string[]).sort();
-  return JSON.stringify(out);
+  const stamps = [...byStamp.keys()].sort();
+  let text = "{";
+  for (let i = 0; i < stamps.length; i++) {
+    const stamp = stamps[i] as string;
+    text += `${i === 0 ? "" : ","}${JSON.stringify(stamp)}:${JSON.stringify((byStamp.get(stamp) as string[]).sort())}`;
+  }
+  return `${text}}`;
 }
 
 const TYPE_RANK = { undefined: 0, object: 0, boolean: 1, number: 2, string: 3 } as Record<string, number>;
