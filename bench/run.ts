@@ -5,6 +5,7 @@
 //   bigThreadFloorRatio  the same for a 250-member thread's 20 messages, every copy, shuffled  target ≤ 1.1
 //   bigThreadConcurrencyErrors  ConcurrencyErrors in that run                                  target = 0
 //   processCpuRatio      process CPU through the handlers / bare upserts of the same rows      target ≤ 1.2
+//     (with the invocation floors: a bare v4 handler writing the same rows, bench/floorApp.ts)
 //   coldStartRatio       load app + first event / load @azure/functions + @azure/data-tables  target ≤ 1.2
 //   functionRatio        events/s through the 4 handlers / bare upsertEntity, same rows, c=16 target ≥ 0.9
 //   replayRatio          replay events/s / bare transactions of the same rows, same Azurite   target ≥ 0.9
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
           `big thread ${b.members}/${b.chatStateFrom}  ${b.floorRatio} of floor  (${b.requestsPerMessage} requests/message, ${b.stateRequestsPerMessage} on ChatMessages; ${b.etagConflicts} conflicts, ${b.retries} retries, ${b.concurrencyErrors} ConcurrencyErrors; ledger ${b.ledgerEqualsInOrder ? "=" : "≠"} in-order)`,
       ),
       `processCpuRatio  ${fn.processCpuRatio}  (${fn.handlerProcessCpuUsPerEvent} µs/event vs ${fn.baselineProcessCpuUsPerRow} µs/row × ${fn.rowsPerEvent}; target ${TARGETS.processCpuRatio})`,
+      `  invocation floors: bare handler ${fn.invocationFloorRatio} (rows at once), ${fn.factsFirstFloorRatio} (facts first); ledger over the facts-first floor ${fn.processCpuOverFloorRatio}`,
       `cpuRatio       ${cpu.cpuRatio}  (plan ${cpu.planNs} ns / parse ${cpu.parseNs} ns per event; a figure)`,
       `functionRatio  ${fn.functionRatio}  (${fn.handlerEventsPerSec} vs ${fn.baselineEventsPerSec} events/s; ${fn.handlerRowsPerSec} vs ${fn.baselineUpsertsPerSec} rows/s; target ${TARGETS.functionRatio})`,
       `coldStartRatio ${coldStart.coldStartRatio}  (${coldStart.appMs} ms vs ${coldStart.baselineMs} ms; CPU ${coldStart.coldStartCpuRatio}; target ${TARGETS.coldStartRatio})`,

@@ -125,6 +125,29 @@ test("storage that never answers fails the invocation after the request timeout,
   }
 });
 
+test("an event's requests share one time budget: a state write after a slow fact row gets what is left", async () => {
+  const port = Number(process.env["AZURITE_TABLE_PORT"]);
+  const proxy = await startFaultyProxy(port, { slowEntityMs: 700, random: () => 0.99 });
+  try {
+    const settings = testSettings({ storage: { kind: "connectionString", connectionString: azuriteConnectionString(proxy.endpoint) }, requestTimeoutMs: 1000 });
+    const writer = new LedgerWriter(new LedgerTables(settings));
+    for (const table of ["CallEvents", "Calls"] as const) await writer.tables.client(table); // created before the clock starts
+    const e = loadFixtures().flatMap((f) => f.events).find((x) => x["eventType"] === "Microsoft.Communication.CallStarted") as Event;
+    const started = Date.now();
+    // Each request alone is answered within 1000 ms; the fact row's 700 ms leave the Calls row 300.
+    await assert.rejects(ingestEvent(e, "calling", writer), (error: unknown) => {
+      assert.ok(error instanceof StorageError);
+      assert.match(error.message, /: writing its Calls row failed \(no answer within 1000 ms\); the invocation fails so that Event Grid retries$/);
+      return true;
+    });
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 950 && elapsed < 1500, `took ${elapsed} ms`);
+    assert.deepEqual(proxy.requests.filter((r) => !r.includes("/Tables")).map((r) => r.split(" ")[0]), ["POST", "POST"]);
+  } finally {
+    await proxy.close();
+  }
+});
+
 test("each event delivered 1–3 times, shuffled, 16 at once: the same ledger as in-order delivery", async () => {
   const events = relatedEvents();
   const deliveries = duplicatedAndShuffled(events, 20261123);

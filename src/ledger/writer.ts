@@ -60,18 +60,9 @@ export class LedgerWriter {
   readonly #tables: LedgerTables;
   readonly #cache: StateCache;
 
-  /**
-   * Every request's timeout, as the SDK's own per-request timer (an abort, which it does not retry).
-   * Not an AbortSignal: the SDK then adds and removes an abort listener per request, and a controller
-   * per event with those listeners came to about 6% of the CPU the handlers spent beyond the bare
-   * SDK loop (profiled, Node 20).
-   */
-  readonly #requestOptions: { readonly requestOptions: { readonly timeout: number } };
-
   constructor(tables: LedgerTables, cache: StateCache = new StateCache()) {
     this.#tables = tables;
     this.#cache = cache;
-    this.#requestOptions = { requestOptions: { timeout: tables.settings.requestTimeoutMs } };
   }
 
   get tables(): LedgerTables {
@@ -84,9 +75,10 @@ export class LedgerWriter {
    * identity conflict changes no other row (its state writes come back as "conflict", unwritten).
    */
   async write(writes: readonly PreparedWrite[], eventLabel: string): Promise<WriteOutcome[]> {
-    const facts = await settled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel) : undefined)));
+    const deadline = this.#deadline();
+    const facts = await settled(writes.map((w) => (w.kind === "append" ? this.#append(w, eventLabel, deadline) : undefined)));
     const conflict = facts.includes("conflict");
-    const states = await settled(writes.map((w) => (w.kind === "state" ? (conflict ? "conflict" : this.#state([w], eventLabel, false)) : undefined)));
+    const states = await settled(writes.map((w) => (w.kind === "state" ? (conflict ? "conflict" : this.#state([w], eventLabel, false, deadline)) : undefined)));
     return facts.map((outcome, i) => (outcome ?? states[i]) as WriteOutcome);
   }
 
@@ -96,25 +88,25 @@ export class LedgerWriter {
    * read first instead of created first. (The replay merges the patches that queue up for a busy row.)
    */
   writeState(patches: readonly PreparedState[], eventLabel: string, options: { readonly exists?: boolean } = {}): Promise<WriteOutcome> {
-    return this.#state(patches, eventLabel, options.exists ?? false);
+    return this.#state(patches, eventLabel, options.exists ?? false, this.#deadline());
   }
 
-  async #append(w: PreparedAppend, eventLabel: string): Promise<WriteOutcome> {
+  async #append(w: PreparedAppend, eventLabel: string, deadline: number): Promise<WriteOutcome> {
     const client = await this.#client(w.table, eventLabel);
     try {
-      await client.createEntity({ partitionKey: w.partitionKey, rowKey: w.rowKey, ...w.entity }, this.#requestOptions);
+      await client.createEntity({ partitionKey: w.partitionKey, rowKey: w.rowKey, ...w.entity }, this.#within(deadline));
       return "written";
     } catch (error) {
-      if (statusOf(error) === 409) return w.fact ? this.#redeliveryOrConflict(client, w, eventLabel) : "existing";
+      if (statusOf(error) === 409) return w.fact ? this.#redeliveryOrConflict(client, w, eventLabel, deadline) : "existing";
       throw this.#storageError(error, `writing its ${w.table} row`, eventLabel);
     }
   }
 
   /** A fact row that is there already: the same event again ("existing"), or another one ("conflict"). */
-  async #redeliveryOrConflict(client: TableClient, w: PreparedAppend, eventLabel: string): Promise<WriteOutcome> {
+  async #redeliveryOrConflict(client: TableClient, w: PreparedAppend, eventLabel: string, deadline: number): Promise<WriteOutcome> {
     let stored: Record<string, unknown>;
     try {
-      stored = decodeProperties(await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, this.#requestOptions));
+      stored = decodeProperties(await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, this.#within(deadline)));
     } catch (error) {
       throw this.#storageError(error, `reading its ${w.table} row`, eventLabel);
     }
@@ -124,7 +116,7 @@ export class LedgerWriter {
     return sameContent(storedEvent, event) ? "existing" : "conflict";
   }
 
-  async #state(patches: readonly PreparedState[], eventLabel: string, exists: boolean): Promise<WriteOutcome> {
+  async #state(patches: readonly PreparedState[], eventLabel: string, exists: boolean, deadline: number): Promise<WriteOutcome> {
     const w = patches[0];
     if (!w) return "unchanged";
     const client = await this.#client(w.table, eventLabel);
@@ -139,7 +131,7 @@ export class LedgerWriter {
       for (let attempt = 0; attempt < STATE_ATTEMPTS; attempt++) {
         if (read) {
           if (attempt > 1) await backoff(attempt);
-          current = await this.#read(client, w, eventLabel);
+          current = await this.#read(client, w, eventLabel, deadline);
           if (miss && attempt === 0) this.#cache.recordMiss(kind, current !== undefined);
         }
         read = true;
@@ -150,8 +142,8 @@ export class LedgerWriter {
         const row = { partitionKey: w.partitionKey, rowKey: w.rowKey, ...entity };
         try {
           const written = current
-            ? await client.updateEntity(row, "Replace", { etag: current.etag, ...this.#requestOptions })
-            : await client.createEntity(row, this.#requestOptions);
+            ? await client.updateEntity(row, "Replace", { etag: current.etag, ...this.#within(deadline) })
+            : await client.createEntity(row, this.#within(deadline));
           // The merged properties are the row as a read would decode it (a merge leaves no absent value).
           if (written.etag) this.#cache.set(key, { etag: written.etag, props: merged });
           else this.#cache.forget(key);
@@ -169,10 +161,10 @@ export class LedgerWriter {
     });
   }
 
-  async #read(client: TableClient, w: PreparedState, eventLabel: string): Promise<CachedRow | undefined> {
+  async #read(client: TableClient, w: PreparedState, eventLabel: string, deadline: number): Promise<CachedRow | undefined> {
     const cacheKey = rowKeyOf(w.table, w.partitionKey, w.rowKey);
     try {
-      const entity = await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, this.#requestOptions);
+      const entity = await client.getEntity<Record<string, unknown>>(w.partitionKey, w.rowKey, this.#within(deadline));
       const props: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(entity)) if (!ENTITY_METADATA.has(key)) props[key] = value;
       const row = { etag: entity.etag, props: decodeProperties(props) };
@@ -191,6 +183,23 @@ export class LedgerWriter {
     } catch (error) {
       throw this.#storageError(error, `creating the ${this.#tables.nameOf(table)} table`, eventLabel);
     }
+  }
+
+  /** When the time budget of one event's (or one row's) requests runs out: `requestTimeoutMs` from now. */
+  #deadline(): number {
+    return Date.now() + this.#tables.settings.requestTimeoutMs;
+  }
+
+  /**
+   * One request's options: what is left of the budget, as the SDK's own per-request timer (an abort,
+   * which it does not retry). Not an AbortSignal: the SDK then adds and removes an abort listener on
+   * every request, and a controller per event with those listeners came to about 6 % of the CPU the
+   * handlers spent beyond the bare SDK loop (profiled, Node 20). A spent budget fails at once.
+   */
+  #within(deadline: number): { requestOptions: { timeout: number } } {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new DOMException(`no answer within ${this.#tables.settings.requestTimeoutMs} ms`, "TimeoutError");
+    return { requestOptions: { timeout: left } };
   }
 
   #storageError(error: unknown, doing: string, eventLabel: string): StorageError {

@@ -21,6 +21,8 @@ export interface Faults {
   readonly loseAnswer?: number;
   /** Share of requests never answered. */
   readonly hang?: number;
+  /** Entity requests (not table creation) answered this many milliseconds late, the rest as above. */
+  readonly slowEntityMs?: number;
   /** Deterministic "random" numbers in [0, 1). */
   readonly random: () => number;
 }
@@ -47,6 +49,7 @@ export async function startFaultyProxy(targetPort: number, faults: Faults): Prom
       return;
     }
     const loseThis = roll < hang + refuse + lose;
+    const slow = faults.slowEntityMs !== undefined && !/\/Tables(\?|$)/.test(req.url ?? "") ? faults.slowEntityMs : 0;
     const upstream = http.request({ host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
       counts.forwarded++;
       if (loseThis) {
@@ -58,8 +61,12 @@ export async function startFaultyProxy(targetPort: number, faults: Faults): Prom
         });
         return;
       }
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+      const answer = () => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      };
+      if (slow > 0) setTimeout(answer, slow);
+      else answer();
     });
     upstream.on("error", () => res.destroy());
     req.pipe(upstream);
