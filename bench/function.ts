@@ -108,9 +108,9 @@ interface Row {
   readonly state: boolean;
 }
 
-/** The rows the handlers write for `events`, as they write them (a new state row: its facets merged over nothing). */
-function rowsOf(events: readonly BenchEvent[]): Row[] {
-  return events.flatMap((e) =>
+/** Per event, the rows the handlers write for it, as they write them (a new state row: its facets merged over nothing). */
+function rowsByEvent(events: readonly BenchEvent[]): Row[][] {
+  return events.map((e) =>
     planEvent(JSON.parse(e.text), e.family).writes.map((w) => {
       const props = w.kind === "append" ? w.entity : encodeProperties(mergeFacets({}, w) ?? {});
       return { table: w.table, entity: { partitionKey: w.partitionKey, rowKey: w.rowKey, ...props }, state: w.kind === "state" };
@@ -169,14 +169,14 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
     await client.createTable();
     bareClients.set(table, client);
   }
-  /** The floors' invocations of a round, their rows set aside by event id. */
-  const prepareBare = (events: readonly BenchEvent[]) => {
+  /** The floors' invocations of a round, each event's rows (`rows[i]` for `events[i]`) set aside by its id. */
+  const prepareBare = (events: readonly BenchEvent[], rows: readonly (readonly Row[])[]) => {
     floorRows.clear();
     const atOnce: Invocation[] = [];
     const factsFirst: Invocation[] = [];
-    for (const e of events) {
+    for (const [i, e] of events.entries()) {
       const event = JSON.parse(e.text) as { id: string };
-      floorRows.set(event.id, rowsOf([e]).map((r) => ({ client: bareClients.get(r.table)!, entity: r.entity, state: r.state })));
+      floorRows.set(event.id, rows[i]!.map((r) => ({ client: bareClients.get(r.table)!, entity: r.entity, state: r.state })));
       atOnce.push({ e, request: app.prepare(FLOOR_FUNCTIONS.atOnce, event) });
       factsFirst.push({ e, request: app.prepare(FLOOR_FUNCTIONS.factsFirst, event) });
     }
@@ -207,10 +207,11 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
   const warm = stream.take(1_500);
   addFloor(warm, false);
   await invokeAll(prepareAll(warm));
-  const warmBare = prepareBare(warm);
+  const warmRows = rowsByEvent(warm);
+  const warmBare = prepareBare(warm, warmRows);
   await invokeAll(warmBare.atOnce);
   await invokeAll(warmBare.factsFirst);
-  await upsertAll(rowsOf(warm));
+  await upsertAll(warmRows.flat());
 
   const handler: number[] = [];
   const baseline: number[] = [];
@@ -225,8 +226,9 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
   for (let r = 0; r < rounds; r++) {
     const events = stream.take(n);
     addFloor(events, false);
-    const rows = rowsOf(events);
-    const bareInvocations = prepareBare(events);
+    const eventRows = rowsByEvent(events);
+    const rows = eventRows.flat();
+    const bareInvocations = prepareBare(events, eventRows);
     const p0 = process.cpuUsage();
     const invocations = prepareAll(events);
     const p = process.cpuUsage(p0);
@@ -275,7 +277,7 @@ export async function measureFunction(options: { events?: number; rounds?: numbe
   for (let r = 0; r < COUNTED_ROUNDS; r++) {
     const events = stream.take(n);
     addFloor(events, true);
-    const rows = rowsOf(events);
+    const rows = rowsByEvent(events).flat();
     countedRows += rows.length;
     await invokeAll(prepareAll(events), true);
     await upsertAll(rows, true);

@@ -3,12 +3,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { functionNameOf, specFor, type TableName } from "../src/catalog";
-import { settingsFromEnv } from "../src/config";
-import { loadFunctionApp, type LoadedFunctionApp } from "../src/devhost/functionsHost";
+import type { LoadedFunctionApp } from "../src/devhost/functionsHost";
 import { normalizePhoneNumber, normalizeRawId } from "../src/identifiers";
 import { planEvent } from "../src/ingest";
 import { buildKey } from "../src/ledger/keys";
-import { PROJECT_ROOT, readLedger, type Row } from "./helpers";
+import { loadAppWithPrefix, prefixedSettings, PROJECT_ROOT, readLedger, type Row } from "./helpers";
 
 /*
  * Every payload Microsoft publishes (test/corpus, see its README) delivered through the compiled app
@@ -316,8 +315,7 @@ let host: LoadedFunctionApp;
 const corpus = loadCorpus();
 
 before(() => {
-  process.env["LEDGER_TABLE_PREFIX"] = PREFIX;
-  host = loadFunctionApp(PROJECT_ROOT);
+  host = loadAppWithPrefix(PREFIX);
 });
 
 test("the corpus holds payloads of every family, each with its provenance", () => {
@@ -341,7 +339,7 @@ test("every corpus payload delivered through its function is stored with its fie
     assert.equal(outcome.status, "succeeded", `${entry.name}: ${String(outcome.error)}`);
     outcomes.set(entry.name, outcome.logs.find((l) => l.category === "user")?.message ?? "");
   }
-  const ledger = await readLedger(settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: PREFIX }));
+  const ledger = await readLedger(prefixedSettings(PREFIX));
   const failures: string[] = [];
   for (const entry of corpus) {
     const id = deliveredId(entry);

@@ -5,14 +5,14 @@ import * as path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { specFor } from "../src/catalog";
 import { MAX_UNNAMED_PER_EVENT, namedPathsOf, unnamedDataPaths, unnamedPaths } from "../src/catalog/namedPaths";
-import { azuriteConnectionString, settingsFromEnv, type LedgerSettings } from "../src/config";
-import { loadFunctionApp, type LoadedFunctionApp } from "../src/devhost/functionsHost";
+import { azuriteConnectionString, type LedgerSettings } from "../src/config";
+import type { LoadedFunctionApp } from "../src/devhost/functionsHost";
 import { formatDriftTable, readDrift } from "../src/cli/drift";
 import { DRIFT_RETRY_MS, DRIFT_WRITE_INTERVAL_MS, DriftWatch, NEW_DRIFT_WARNING, type DriftRow } from "../src/ledger/drift";
 import { LedgerTables } from "../src/ledger/tables";
 import { startFaultyProxy, type FaultyProxy } from "./faults/proxy";
 import { loadSamples } from "../src/cli/demo";
-import { PROJECT_ROOT, readTable, runScript, testSettings } from "./helpers";
+import { loadAppWithPrefix, prefixedSettings, PROJECT_ROOT, readTable, runScript, testSettings } from "./helpers";
 
 /*
  * The drift watch: which data paths a schema names (derived from the schema, so it follows the
@@ -29,8 +29,7 @@ const samples = () => loadSamples(PROJECT_ROOT).filter((s) => "eventType" in s.e
 
 let host: LoadedFunctionApp;
 before(() => {
-  process.env["LEDGER_TABLE_PREFIX"] = PREFIX; // read by the app on its first invocation
-  host = loadFunctionApp(PROJECT_ROOT);
+  host = loadAppWithPrefix(PREFIX);
 });
 
 test("named paths come from the schema: properties, array elements as *, free maps and unknown values named whole, unions merged", () => {
@@ -118,7 +117,7 @@ test("through the host: a new path is recorded once, warned about with its type 
   assert.ok(!logText.includes(secret), "no value in any log line");
   assert.ok(!logText.includes("\u001b"), "no raw control character in any log line");
 
-  const settings = settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: PREFIX });
+  const settings = prefixedSettings(PREFIX);
   const calls = await readTable(settings, "CallEvents");
   assert.deepEqual(calls.map((r) => r["eventId"]).sort(), ["drift-host-1", "drift-host-2"]);
   const rows = (await readTable(settings, "SchemaDrift")).sort((a, b) => String(a["path"]).localeCompare(String(b["path"])));

@@ -5,6 +5,7 @@ import { TableClient } from "@azure/data-tables";
 import { TABLES, type TableName } from "../src/catalog";
 import { settingsFromEnv, type LedgerSettings } from "../src/config";
 import { findProjectRoot } from "../src/devhost/azurite";
+import { loadFunctionApp, type LoadedFunctionApp } from "../src/devhost/functionsHost";
 export { seededRandom } from "../src/devhost/seededRandom";
 import { createTableClient, LedgerTables } from "../src/ledger/tables";
 import { LedgerWriter } from "../src/ledger/writer";
@@ -48,6 +49,20 @@ export function fixture(seed: string, type: string): Record<string, unknown> {
 export function testSettings(overrides: Partial<LedgerSettings> = {}): LedgerSettings {
   const prefix = `T${process.pid}${Math.floor(Math.random() * 1e6)}`;
   return { ...settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: prefix }), ...overrides };
+}
+
+/**
+ * The compiled app, loaded as the host loads it, writing to tables with `prefix` (the app reads
+ * LEDGER_TABLE_PREFIX on its first invocation). One per test process: call it in `before`.
+ */
+export function loadAppWithPrefix(prefix: string): LoadedFunctionApp {
+  process.env["LEDGER_TABLE_PREFIX"] = prefix;
+  return loadFunctionApp(PROJECT_ROOT);
+}
+
+/** The settings such an app writes with. */
+export function prefixedSettings(prefix: string): LedgerSettings {
+  return settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: prefix });
 }
 
 export function testWriter(settings: LedgerSettings = testSettings()): LedgerWriter {

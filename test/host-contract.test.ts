@@ -1,9 +1,8 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { StorageError } from "../src/errors";
-import { loadFunctionApp, type LoadedFunctionApp } from "../src/devhost/functionsHost";
-import { settingsFromEnv } from "../src/config";
-import { fixture, PROJECT_ROOT, readLedger, type Row } from "./helpers";
+import type { LoadedFunctionApp } from "../src/devhost/functionsHost";
+import { fixture, loadAppWithPrefix, prefixedSettings, PROJECT_ROOT, readLedger, type Row } from "./helpers";
 
 /*
  * The app as the Functions host sees it: package.json `main` loaded with a stand-in for
@@ -15,11 +14,10 @@ const PREFIX = `Host${process.pid}`;
 let host: LoadedFunctionApp;
 
 before(() => {
-  process.env["LEDGER_TABLE_PREFIX"] = PREFIX; // read by the app on its first invocation
-  host = loadFunctionApp(PROJECT_ROOT);
+  host = loadAppWithPrefix(PREFIX);
 });
 
-const settings = () => settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: PREFIX });
+const settings = () => prefixedSettings(PREFIX);
 const byEvent = (rows: Row[], id: string) => rows.filter((r) => r["eventId"] === id);
 
 test("the compiled app registers exactly the four family functions, each with an Event Grid trigger", () => {

@@ -2,12 +2,11 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { TableServiceClient } from "@azure/data-tables";
 import { TABLES, type Family } from "../src/catalog";
-import { settingsFromEnv } from "../src/config";
-import { loadFunctionApp, type InvocationOutcome, type LoadedFunctionApp } from "../src/devhost/functionsHost";
+import type { InvocationOutcome, LoadedFunctionApp } from "../src/devhost/functionsHost";
 import { planEvent } from "../src/ingest";
 import { generateCases, type HostileCase } from "./hostile/generate";
 import { recordAccounting } from "./accounting";
-import { inParallel, PROJECT_ROOT, readLedger, type Row } from "./helpers";
+import { inParallel, loadAppWithPrefix, prefixedSettings, readLedger, type Row } from "./helpers";
 
 /*
  * Property-based: seeded generated deliveries (valid events with hostile ids and keys, and every
@@ -24,8 +23,7 @@ const FAMILY_OF_FUNCTION: Record<string, Family> = { smsEvents: "sms", chatEvent
 
 let host: LoadedFunctionApp;
 before(() => {
-  process.env["LEDGER_TABLE_PREFIX"] = PREFIX;
-  host = loadFunctionApp(PROJECT_ROOT);
+  host = loadAppWithPrefix(PREFIX);
 });
 
 function deliverAll(cases: readonly HostileCase[]): Promise<InvocationOutcome[]> {
@@ -40,7 +38,7 @@ test(`generated hostile deliveries are each stored, quarantined or failed — ne
   const failedIndexes = first.flatMap((o, i) => (o.status === "failed" ? [i] : []));
   const retried = await deliverAll(failedIndexes.map((i) => cases[i] as HostileCase));
 
-  const ledger = await readLedger(settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: PREFIX }));
+  const ledger = await readLedger(prefixedSettings(PREFIX));
   const byEventId = new Map<string, Array<Row & { table: string }>>();
   const quarantineByRaw = new Map<string, Row[]>();
   let totalRows = 0;

@@ -5,11 +5,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { settingsFromEnv } from "../src/config";
-import { loadFunctionApp, type LoadedFunctionApp } from "../src/devhost/functionsHost";
+import type { LoadedFunctionApp } from "../src/devhost/functionsHost";
 import { contentHash } from "../src/eventContent";
 import { runReplay, type ReplayOptions } from "../src/replay/replay";
-import { fixture, PROJECT_ROOT, readLedger, type Row } from "./helpers";
+import { fixture, loadAppWithPrefix, prefixedSettings, readLedger, type Row } from "./helpers";
 
 /*
  * Identity conflicts: a second event with the same (source, id, type) and other content is kept as an
@@ -21,12 +20,11 @@ const PREFIX = `Ident${process.pid}`;
 let host: LoadedFunctionApp;
 
 before(() => {
-  process.env["LEDGER_TABLE_PREFIX"] = PREFIX; // read by the app on its first invocation
-  host = loadFunctionApp(PROJECT_ROOT);
+  host = loadAppWithPrefix(PREFIX);
 });
 
 type Event = Record<string, any>;
-const settings = () => settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: PREFIX });
+const settings = () => prefixedSettings(PREFIX);
 const of = (rows: Row[], thread: string) => rows.filter((r) => String(r["threadId"] ?? r.partitionKey).includes(thread));
 
 async function replay(options: ReplayOptions) {

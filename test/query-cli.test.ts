@@ -5,8 +5,7 @@ import * as path from "node:path";
 import { functionNameOf, specFor } from "../src/catalog";
 import { loadSamples } from "../src/cli/demo";
 import { table } from "../src/cli/query";
-import { loadFunctionApp } from "../src/devhost/functionsHost";
-import { PROJECT_ROOT } from "./helpers";
+import { loadAppWithPrefix, PROJECT_ROOT } from "./helpers";
 
 /* `acs-ledger query` as a user runs it, over a ledger filled by delivering every sample through the app. */
 
@@ -14,8 +13,7 @@ const PREFIX = `Query${process.pid}`;
 const BIN = path.join(PROJECT_ROOT, "dist", "src", "cli", "acs-ledger.js");
 
 before(async () => {
-  process.env["LEDGER_TABLE_PREFIX"] = PREFIX;
-  const host = loadFunctionApp(PROJECT_ROOT);
+  const host = loadAppWithPrefix(PREFIX);
   for (const s of loadSamples(PROJECT_ROOT)) assert.equal((await host.invoke(functionNameOf(specFor(s.type)!.family), s.event)).status, "succeeded");
 });
 

@@ -1,8 +1,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { settingsFromEnv } from "../src/config";
-import { loadFunctionApp, type LoadedFunctionApp } from "../src/devhost/functionsHost";
-import { fixture, inParallel, PROJECT_ROOT, readTable, type Row } from "./helpers";
+import type { LoadedFunctionApp } from "../src/devhost/functionsHost";
+import { fixture, inParallel, loadAppWithPrefix, prefixedSettings, readTable, type Row } from "./helpers";
 
 /*
  * Current-state rows under tolerant schemas, through the chat function as the host invokes it, into
@@ -15,13 +14,12 @@ const PREFIX = `State${process.pid}`;
 let host: LoadedFunctionApp;
 
 before(() => {
-  process.env["LEDGER_TABLE_PREFIX"] = PREFIX; // read by the app on its first invocation
-  host = loadFunctionApp(PROJECT_ROOT);
+  host = loadAppWithPrefix(PREFIX);
 });
 
 type Event = Record<string, any>;
 const STATE_TABLES = ["ChatMessages", "ChatThreads", "ChatParticipants"] as const;
-const settings = () => settingsFromEnv({ ...process.env, LEDGER_TABLE_PREFIX: PREFIX });
+const settings = () => prefixedSettings(PREFIX);
 let runs = 0;
 
 function permutations<T>(items: readonly T[]): T[][] {
